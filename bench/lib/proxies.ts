@@ -1,0 +1,71 @@
+// How to start each proxy under test (all pinned to the proxy core).
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { renderProxyConf, startNginx } from './nginx.ts';
+import { startPinned, waitForPort, type Started } from './processes.ts';
+import type { ProxyId, Scenario, ScenarioContext } from '../scenarios.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BARE = fileURLToPath(new URL('../bare-undici-proxy.ts', import.meta.url));
+const CORTEX_BIN = join(ROOT, 'bin', 'cortex.js');
+
+export interface RunningProxy {
+  id: ProxyId;
+  process: Started;
+  port: number;
+  /** The command line, for the report. */
+  command: string;
+}
+
+export async function startProxy(
+  id: ProxyId,
+  opts: { cpu: number; workDir: string; port: number; upstreamPort: number; scenario: Scenario; ctx: ScenarioContext },
+): Promise<RunningProxy> {
+  switch (id) {
+    case 'nginx': {
+      const p = await startNginx({
+        name: `nginx-proxy-${opts.scenario.name}`,
+        workDir: opts.workDir,
+        cpu: opts.cpu,
+        port: opts.port,
+        conf: (prefix) => renderProxyConf(prefix, opts.port, opts.upstreamPort),
+      });
+      return { id, process: p, port: opts.port, command: `taskset -c ${opts.cpu} nginx -c ${p.logFile.replace(/stdout\.log$/, 'nginx.conf')}` };
+    }
+    case 'bare': {
+      const args = [BARE, '--port', String(opts.port), '--upstream', `http://127.0.0.1:${opts.upstreamPort}`, '--connections', '128'];
+      const p = startPinned({
+        name: 'bare-undici-proxy',
+        cpu: opts.cpu,
+        command: process.execPath,
+        args,
+        logFile: join(opts.workDir, `bare-${opts.scenario.name}.log`),
+        cwd: ROOT,
+      });
+      await waitForPort(p, '127.0.0.1', opts.port);
+      return { id, process: p, port: opts.port, command: `taskset -c ${opts.cpu} node bench/bare-undici-proxy.ts` };
+    }
+    case 'cortex': {
+      if (!existsSync(CORTEX_BIN)) throw new Error(`${CORTEX_BIN} does not exist yet`);
+      const configFile = join(opts.ctx.dir, 'cortex.yaml');
+      writeFileSync(configFile, stringify(opts.scenario.cortexConfig(opts.ctx)));
+      const p = startPinned({
+        name: 'cortex',
+        cpu: opts.cpu,
+        command: process.execPath,
+        args: [CORTEX_BIN, 'serve', '--config', configFile],
+        logFile: join(opts.ctx.dir, 'cortex.log'),
+        cwd: ROOT,
+      });
+      await waitForPort(p, '127.0.0.1', opts.port, 30_000);
+      return {
+        id,
+        process: p,
+        port: opts.port,
+        command: `taskset -c ${opts.cpu} node bin/cortex.js serve --config ${configFile.slice(ROOT.length)}`,
+      };
+    }
+  }
+}

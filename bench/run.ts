@@ -1,0 +1,292 @@
+// npm run bench [-- --quick] [--duration 15] [--only nginx,bare,cortex] [--scenario passthrough] [--rate N]
+//
+// Measures Cortex beside nginx and a bare undici proxy, every proxy pinned alone to core 0, the
+// upstream and the load generators on core 1, and writes bench/RESULTS.md. Everything it starts
+// lives under bench/.work/ and is stopped on exit, on error and on Ctrl-C.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { runFixedRate } from './lib/fixed-rate.ts';
+import { ensureTools, nginxVersion, renderUpstreamConf, startNginx } from './lib/nginx.ts';
+import {
+  installCleanupHandlers,
+  cpuBetween,
+  freePort,
+  runPinned,
+  sampleCpu,
+  setNiceness,
+  stop,
+  stopAll,
+  waitForQuiet,
+} from './lib/processes.ts';
+import { ROOT, startProxy, type RunningProxy } from './lib/proxies.ts';
+import { renderConsole, renderMarkdown, type BenchRun, type MachineInfo, type Method, type ProxyResult, type ScenarioResult } from './lib/report.ts';
+import { runWrk, writeWrkScript, wrkErrorCount } from './lib/wrk.ts';
+import { PROXY_LABEL, scenarios, type ProxyId, type Scenario, type ScenarioContext } from './scenarios.ts';
+
+const PROXY_CPU = 0;
+const LOAD_CPU = 1;
+const WORK = join(ROOT, 'bench', '.work');
+/** Cortex first: its maximum sets the fixed rate for everyone. */
+const ORDER: readonly ProxyId[] = ['cortex', 'bare', 'nginx'];
+
+const QUIET_PCT = 10;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    'fixed-duration': { type: 'string' },
+    connections: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    scenario: { type: 'string' },
+    rate: { type: 'string' },
+    out: { type: 'string' },
+    'quiet-wait': { type: 'string' },
+    nice: { type: 'string', default: '-15' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  console.log(`usage: npm run bench -- [options]
+  --quick                 short smoke run (1 s warm-up, 3 s measured, 3 s fixed rate)
+  --duration S            measured wrk run, seconds (default 15)
+  --warmup S              wrk warm-up, seconds (default 5)
+  --fixed-duration S      autocannon fixed-rate run, seconds (default 10)
+  --connections N         wrk and autocannon connections (default 50)
+  --only LIST             proxies to run, of: ${ORDER.join(',')} (default: all)
+  --scenario LIST         scenarios to run, of: ${scenarios.map((s) => s.name).join(',')} (default: all)
+  --rate N                fixed rate in requests/s (default: half of Cortex's measured maximum)
+  --quiet-wait S          before each proxy, wait up to S seconds for other load to stop (default 60, quick 5)
+  --nice N                niceness of every process the bench starts (default -15 when root; 0 to disable)
+  --out FILE              report file (default bench/RESULTS.md; bench/.work/RESULTS.partial.md with --quick or --only)`);
+  process.exit(0);
+}
+
+function num(v: string | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
+  return n;
+}
+
+const method: Method = {
+  quick: args.quick,
+  proxyCpu: PROXY_CPU,
+  loadCpu: LOAD_CPU,
+  connections: num(args.connections, 50, 'connections'),
+  warmupS: num(args.warmup, args.quick ? 1 : 5, 'warmup'),
+  durationS: num(args.duration, args.quick ? 3 : 15, 'duration'),
+  fixedDurationS: num(args['fixed-duration'], args.quick ? 3 : 10, 'fixed-duration'),
+  fixedConnections: num(args.connections, 50, 'connections'),
+  niceness: 0,
+};
+
+const quietWaitMs = 1000 * num(args['quiet-wait'], args.quick ? 5 : 60, 'quiet-wait');
+
+function list<T extends string>(v: string | undefined, allowed: readonly T[], name: string): T[] {
+  if (v === undefined) return [...allowed];
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!allowed.includes(i as T)) throw new Error(`--${name}: unknown ${i} (known: ${allowed.join(', ')})`);
+  return items as T[];
+}
+
+async function machineInfo(): Promise<MachineInfo> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const wrkV = await runPinned(undefined, 'wrk', ['-v']);
+  const acPkg = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'), 'utf8')) as { version: string };
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    nproc: os.availableParallelism(),
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    nginx: await nginxVersion(),
+    wrk: (wrkV.stdout + wrkV.stderr).split('\n')[0]?.replace(/\s*Copyright.*$/, '').trim() ?? 'wrk',
+    autocannon: acPkg.version,
+    loadAvg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
+
+async function sanity(url: string, headers: Record<string, string>): Promise<void> {
+  const res = await fetch(url, { headers });
+  const body = await res.text();
+  if (res.status !== 200 || body !== 'ok\n') {
+    throw new Error(`sanity request ${url} answered ${res.status} ${JSON.stringify(body.slice(0, 300))}`);
+  }
+}
+
+function countLines(file: string): number {
+  if (!existsSync(file)) return 0;
+  const buf = readFileSync(file);
+  let n = 0;
+  for (const b of buf) if (b === 10) n++;
+  return n;
+}
+
+async function measureProxy(
+  id: ProxyId,
+  scenario: Scenario,
+  ctx: ScenarioContext,
+  upstreamPort: number,
+  headers: Record<string, string>,
+  result: ScenarioResult,
+  wrkScript: string,
+): Promise<ProxyResult> {
+  const r: ProxyResult = { id };
+  const port = id === 'cortex' ? ctx.gatewayPort : await freePort();
+  const label = PROXY_LABEL[id];
+  let proxy: RunningProxy | undefined;
+  try {
+    console.log(`[${scenario.name}] ${label}: starting on 127.0.0.1:${port} (core ${PROXY_CPU})`);
+    proxy = await startProxy(id, { cpu: PROXY_CPU, workDir: WORK, port, upstreamPort, scenario, ctx });
+    r.command = proxy.command;
+    const url = `http://127.0.0.1:${port}${scenario.path}`;
+    await sanity(url, headers);
+    const wrkOpts = { url, cpu: LOAD_CPU, connections: method.connections, script: wrkScript, headers };
+
+    r.idleBefore = await waitForQuiet(quietWaitMs, QUIET_PCT);
+    const busy = Object.values(r.idleBefore.busy);
+    if (busy.some((b) => b > QUIET_PCT)) {
+      console.warn(
+        `[${scenario.name}] warning: the machine is busy with other work (cores ${busy.map((b) => `${Math.round(b)}%`).join(' / ')} ` +
+          `after waiting ${Math.round(r.idleBefore.waitedMs / 1000)} s); numbers will be low`,
+      );
+    } else if (r.idleBefore.waitedMs > 1500) {
+      console.log(`[${scenario.name}] waited ${Math.round(r.idleBefore.waitedMs / 1000)} s for other load to stop`);
+    }
+
+    console.log(`[${scenario.name}] ${label}: warm-up ${method.warmupS} s`);
+    r.warmup = await runWrk({ ...wrkOpts, durationS: method.warmupS });
+    console.log(`[${scenario.name}] ${label}: measured run ${method.durationS} s`);
+    const before = sampleCpu(proxy.process.pid);
+    const max = await runWrk({ ...wrkOpts, durationS: method.durationS });
+    r.cpu = cpuBetween(before, sampleCpu(proxy.process.pid));
+    r.max = max;
+    const errs = wrkErrorCount(max);
+    console.log(
+      `[${scenario.name}] ${label}: ${Math.round(max.rps)} req/s, p50 ${max.p50Ms.toFixed(2)} ms, p99 ${max.p99Ms.toFixed(2)} ms` +
+        (errs > 0 ? `, ${errs} errors` : ''),
+    );
+
+    if (result.fixedRate === undefined && errs === 0) {
+      const rate = args.rate !== undefined ? num(args.rate, 0, 'rate') : Math.floor(max.rps / 2);
+      result.fixedRate = {
+        rps: rate,
+        basis: args.rate !== undefined ? 'set with --rate' : `half of ${label}'s measured maximum`,
+      };
+    }
+    if (result.fixedRate !== undefined) {
+      console.log(`[${scenario.name}] ${label}: fixed rate ${result.fixedRate.rps} req/s for ${method.fixedDurationS} s (autocannon)`);
+      try {
+        r.fixed = await runFixedRate(LOAD_CPU, {
+          url,
+          rate: result.fixedRate.rps,
+          connections: method.fixedConnections,
+          durationS: method.fixedDurationS,
+          headers,
+        });
+        console.log(
+          `[${scenario.name}] ${label}: achieved ${Math.round(r.fixed.achievedRps)} req/s, p99 ${r.fixed.p99Ms.toFixed(2)} ms`,
+        );
+      } catch (err) {
+        r.fixedError = err instanceof Error ? err.message : String(err);
+      }
+    }
+  } catch (err) {
+    r.error = err instanceof Error ? err.message : String(err);
+    console.error(`[${scenario.name}] ${label}: FAILED: ${r.error}`);
+  } finally {
+    if (proxy !== undefined) await stop(proxy.process);
+  }
+
+  if (id === 'cortex' && r.max !== undefined) {
+    const requests = 1 + (r.warmup?.requests ?? 0) + r.max.requests + (r.fixed?.completed ?? 0);
+    r.audit = { lines: countLines(ctx.auditFile), requests, inFlightSlack: 2 * method.connections + method.fixedConnections };
+  }
+  return r;
+}
+
+async function main(): Promise<void> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 24) throw new Error(`Node ${process.version}: run with Node 24 (npm run bench, or npx node bench/run.ts)`);
+  installCleanupHandlers();
+  const nice = Number(args.nice);
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error(`--nice must be an integer in -20..19, got ${args.nice}`);
+  method.niceness = nice < 0 && process.getuid?.() !== 0 ? 0 : nice;
+  setNiceness(method.niceness);
+  if (os.availableParallelism() < 2) throw new Error('the bench needs at least 2 cores (proxy on core 0, load on core 1)');
+
+  const only = list(args.only, ORDER, 'only');
+  const chosen = list(
+    args.scenario,
+    scenarios.map((s) => s.name),
+    'scenario',
+  ).map((n) => scenarios.find((s) => s.name === n)!);
+  const partial = args.quick || args.only !== undefined || args.scenario !== undefined;
+  const outFile = args.out ?? (partial ? join(WORK, 'RESULTS.partial.md') : join(ROOT, 'bench', 'RESULTS.md'));
+
+  await ensureTools();
+  mkdirSync(WORK, { recursive: true });
+  const wrkScript = writeWrkScript(WORK);
+  const machine = await machineInfo();
+  console.log(`bench: ${machine.cpuModel}, ${machine.nproc} cores, node ${machine.node}, nginx ${machine.nginx}`);
+
+  const upstreamPort = await freePort();
+  console.log(`bench: upstream nginx on 127.0.0.1:${upstreamPort} (core ${LOAD_CPU})`);
+  const upstream = await startNginx({
+    name: 'nginx-upstream',
+    workDir: WORK,
+    cpu: LOAD_CPU,
+    port: upstreamPort,
+    conf: (prefix) => renderUpstreamConf(prefix, upstreamPort),
+  });
+  await sanity(`http://127.0.0.1:${upstreamPort}/`, {});
+
+  const run: BenchRun = { machine, method, scenarios: [] };
+  try {
+    for (const scenario of chosen) {
+      const dir = join(WORK, scenario.name);
+      mkdirSync(dir, { recursive: true });
+      const ctx: ScenarioContext = {
+        dir,
+        upstreamUrl: `http://127.0.0.1:${upstreamPort}`,
+        gatewayPort: await freePort(),
+        adminPort: await freePort(),
+        auditFile: join(dir, 'audit.jsonl'),
+      };
+      rmSync(ctx.auditFile, { force: true });
+      rmSync(join(dir, 'cortex.log'), { force: true });
+      const { headers = {} } = (await scenario.prepare?.(ctx)) ?? {};
+      const result: ScenarioResult = { scenario, proxies: [] };
+      run.scenarios.push(result);
+      const proxies = ORDER.filter((id) => only.includes(id) && (id === 'cortex' || scenario.baselines.includes(id)));
+      for (const id of proxies) {
+        result.proxies.push(await measureProxy(id, scenario, ctx, upstreamPort, headers, result, wrkScript));
+        await sleep(1000); // let sockets in TIME_WAIT and the JIT of the last process settle
+      }
+      // Report rows in a fixed order: nginx, bare, Cortex.
+      result.proxies.sort((a, b) => ['nginx', 'bare', 'cortex'].indexOf(a.id) - ['nginx', 'bare', 'cortex'].indexOf(b.id));
+    }
+  } finally {
+    await stop(upstream);
+  }
+
+  writeFileSync(join(WORK, `results-${machine.date.replace(/[:]/g, '')}.json`), JSON.stringify(run, null, 2));
+  writeFileSync(outFile, renderMarkdown(run));
+  console.log(renderConsole(run));
+  console.log(`\nbench: wrote ${outFile.startsWith(ROOT) ? outFile.slice(ROOT.length) : outFile}`);
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}

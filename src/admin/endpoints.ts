@@ -1,0 +1,67 @@
+// The admin listener's endpoint table. Adding an endpoint is one entry in ADMIN_ENDPOINTS:
+// `open(...)` for unauthenticated probes, `api(...)` for anything under /api/ (bearer token).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { redactSecrets } from './redact.ts';
+import { jsonReply, type AdminReply } from './replies.ts';
+
+export interface AdminDeps {
+  metrics: GatewayMetrics;
+  /** Resolved by the caller from admin.token or CORTEX_ADMIN_TOKEN; undefined locks /api/. */
+  token: string | undefined;
+  readiness(): { ready: boolean; components: Record<string, boolean> };
+  config(): Config;
+  status(): Record<string, unknown>;
+  routes(): unknown[];
+  log: Logger;
+}
+
+export interface AdminContext {
+  readonly req: IncomingMessage;
+  /** For endpoints that stream (they write to it themselves and return 'handled'). */
+  readonly res: ServerResponse;
+  readonly deps: AdminDeps;
+  readonly requestId: string;
+  readonly query: URLSearchParams;
+}
+
+export type AdminHandler = (ctx: AdminContext) => AdminReply | 'handled' | Promise<AdminReply | 'handled'>;
+
+export interface AdminEndpoint {
+  /** True when the endpoint needs the admin bearer token. */
+  readonly auth: boolean;
+  readonly methods: readonly string[];
+  readonly handle: AdminHandler;
+}
+
+const READ_METHODS = ['GET', 'HEAD'] as const;
+
+function open(handle: AdminHandler): AdminEndpoint {
+  return { auth: false, methods: READ_METHODS, handle };
+}
+
+function api(handle: AdminHandler, methods: readonly string[] = READ_METHODS): AdminEndpoint {
+  return { auth: true, methods, handle };
+}
+
+export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
+  '/healthz': open(() => jsonReply(200, { status: 'ok' })),
+  '/readyz': open(({ deps }) => {
+    const { ready, components } = deps.readiness();
+    return jsonReply(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', ready, components });
+  }),
+  '/metrics': open(async ({ deps }) => {
+    const { contentType, body } = await deps.metrics.render();
+    return { status: 200, contentType, body };
+  }),
+  '/api/status': api(({ deps }) => jsonReply(200, deps.status())),
+  '/api/config': api(({ deps }) => jsonReply(200, redactSecrets(deps.config()))),
+  '/api/routes': api(({ deps }) => jsonReply(200, { routes: deps.routes() })),
+};
+
+/** Paths under /api/ are authenticated before lookup, so unknown ones reveal nothing to strangers. */
+export function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}

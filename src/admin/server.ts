@@ -1,0 +1,121 @@
+// The admin listener: a separate node:http server for health, readiness, metrics and the
+// token-protected admin API. It never shares a port or a code path with the data plane.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTokenCheck } from './bearer-token.ts';
+import { ADMIN_ENDPOINTS, isApiPath, type AdminContext, type AdminDeps } from './endpoints.ts';
+import { problemReply, writeReply, type AdminReply } from './replies.ts';
+
+export type { AdminDeps } from './endpoints.ts';
+
+export interface AdminServer {
+  readonly server: http.Server;
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  close(): Promise<void>;
+}
+
+const WWW_AUTHENTICATE = 'Bearer realm="cortex-admin"';
+/** How long close() lets in-flight admin requests finish before cutting their connections. */
+const CLOSE_GRACE_MS = 2_000;
+
+export function createAdminServer(deps: AdminDeps): AdminServer {
+  const checkToken = createTokenCheck(deps.token);
+  const log = deps.log;
+
+  function authorize(req: http.IncomingMessage, requestId: string): AdminReply | undefined {
+    const result = checkToken(req.headers.authorization);
+    if (result === 'ok') return undefined;
+    if (result === 'invalid') log.warn({ requestId, peer: req.socket.remoteAddress }, 'admin API: wrong bearer token');
+    const detail =
+      result === 'not_configured'
+        ? 'No admin token is configured; set admin.token or CORTEX_ADMIN_TOKEN to enable /api/.'
+        : 'A valid admin bearer token is required.';
+    return problemReply('admin.unauthorized', requestId, detail, { 'www-authenticate': WWW_AUTHENTICATE });
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<AdminReply | 'handled'> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+
+    if (isApiPath(path)) {
+      const denied = authorize(req, requestId);
+      if (denied !== undefined) return denied;
+    }
+    const endpoint = Object.hasOwn(ADMIN_ENDPOINTS, path) ? ADMIN_ENDPOINTS[path] : undefined;
+    if (endpoint === undefined) return problemReply('admin.not_found', requestId, `No admin endpoint at ${path}.`);
+    if (!endpoint.methods.includes(method)) {
+      return problemReply('admin.method_not_allowed', requestId, `${method} is not allowed on ${path}.`, {
+        allow: endpoint.methods.join(', '),
+      });
+    }
+    const ctx: AdminContext = {
+      req,
+      res,
+      deps,
+      requestId,
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+    };
+    return endpoint.handle(ctx);
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    // No admin endpoint reads a body yet; close afterwards instead of draining an arbitrary upload.
+    if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
+      res.setHeader('connection', 'close');
+    }
+    try {
+      const reply = await route(req, res, requestId);
+      if (reply !== 'handled') writeReply(res, reply);
+      log.debug({ requestId, method: req.method, url: req.url, status: res.statusCode }, 'admin request');
+    } catch (err) {
+      log.error({ err, requestId, method: req.method, url: req.url }, 'admin endpoint failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      writeReply(res, problemReply('filter.error', requestId, 'The admin endpoint failed; see the gateway log.'));
+    }
+  }
+
+  const server = http.createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+
+  return {
+    server,
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.off('error', onError);
+          const address = server.address() as AddressInfo;
+          resolve({ host: address.address, port: address.port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve, reject) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        force.unref();
+        server.close((err) => {
+          clearTimeout(force);
+          if (err !== undefined) reject(err);
+          else resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

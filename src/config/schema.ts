@@ -1,0 +1,205 @@
+// The single source of truth for Cortex's configuration. Everything else (the typed Config,
+// the exported JSON Schema in schema/cortex.schema.json, docs/config-reference.md) derives from it.
+import { z } from 'zod';
+
+export const STAGES = ['dev', 'staging', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+const port = z.number().int().min(0).max(65535);
+const durationMs = z.number().int().min(1).max(86_400_000);
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name (RFC 9110 token)');
+const headerValue = z
+  .string()
+  .refine((v) => !/[\r\n\0]/.test(v), 'must not contain CR, LF or NUL');
+
+// A factory, so that a partly written listener (`listen: { host: ... }`) gets its own
+// listener's default port rather than the data plane's.
+const listenOn = (defaultPort: number) =>
+  z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1').describe('Address to bind.'),
+      port: port.default(defaultPort).describe('TCP port; 0 picks a free one.'),
+    })
+    .describe('Where a listener binds.');
+
+const gateway = z
+  .strictObject({
+    listen: listenOn(8080).default({ host: '127.0.0.1', port: 8080 }),
+    trustedProxies: z
+      .array(z.string())
+      .default([])
+      .describe(
+        'Peers (IPs or CIDRs) whose X-Forwarded-For/Proto/Host and Forwarded headers are trusted. From any other peer they are replaced.',
+      ),
+    requestIdHeader: headerName.default('x-request-id').describe('Header that carries the request id, in and out.'),
+    trustIncomingRequestId: z
+      .boolean()
+      .default(true)
+      .describe('Accept a well-formed incoming request id (1-128 chars of [A-Za-z0-9._:-]) instead of generating one.'),
+    server: z
+      .string()
+      .optional()
+      .describe('Value of the Server header on local replies; omitted when unset.'),
+  })
+  .describe('The data-plane listener.');
+
+const admin = z
+  .strictObject({
+    listen: listenOn(9901).default({ host: '127.0.0.1', port: 9901 }),
+    token: z
+      .string()
+      .min(16, 'admin token must be at least 16 characters')
+      .optional()
+      .describe('Bearer token for everything under /api/. Without one, /api/ answers 401 to everyone.'),
+    allowRemote: z
+      .boolean()
+      .default(false)
+      .describe('Allow binding the admin listener to a non-loopback address.'),
+  })
+  .describe('The admin listener: health, readiness, metrics, and the admin API.');
+
+const upstream = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/ })
+      .describe('Base URL of the upstream service (http or https). A path here is prefixed to every forwarded path.'),
+    connections: z.number().int().min(1).max(4096).default(128).describe('Maximum connections in the pool.'),
+    connectTimeoutMs: durationMs.default(5_000).describe('Time allowed to open a connection.'),
+    timeoutMs: durationMs
+      .default(30_000)
+      .describe('Time allowed for the upstream to answer with headers, and between body chunks. A route may shorten it.'),
+    keepAliveTimeoutMs: durationMs
+      .default(4_000)
+      .describe('How long an idle pooled connection is kept; keep it below the upstream\'s own idle timeout.'),
+    host: z
+      .enum(['preserve', 'upstream'])
+      .default('preserve')
+      .describe("Host header sent upstream: the client's (preserve) or the upstream URL's host."),
+  })
+  .describe('An upstream service that routes forward to.');
+
+const headerOps = z
+  .strictObject({
+    set: z.record(headerName, headerValue).default({}).describe('Headers to set (replacing any value).'),
+    remove: z.array(headerName).default([]).describe('Headers to remove.'),
+  })
+  .describe('Header additions and removals.');
+
+const pathTemplate = z
+  .string()
+  .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@/{}%]*$/, 'must start with / and contain only path characters and {param}');
+
+const route = z
+  .strictObject({
+    description: z.string().optional().describe('Free text for people reading the config.'),
+    match: z
+      .strictObject({
+        host: z.string().optional().describe('Host (without port) this route answers for; any host when unset.'),
+        methods: z
+          .array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
+          .min(1)
+          .optional()
+          .describe('Methods; all of them when unset.'),
+        path: pathTemplate
+          .optional()
+          .describe('Exact path, with {name} for one segment, e.g. /orders/{id}.'),
+        prefix: pathTemplate
+          .optional()
+          .describe('Path prefix ending in /, e.g. /api/. Matches the prefix itself without the slash too.'),
+      })
+      .refine((m) => (m.path === undefined) !== (m.prefix === undefined), {
+        message: 'exactly one of path or prefix is required',
+      })
+      .describe('What the route answers: exactly one of path or prefix, optionally narrowed by host and methods.'),
+    upstream: z.string().describe('Name of an entry in upstreams.'),
+    timeoutMs: durationMs.optional().describe("Overrides the upstream's timeoutMs for this route."),
+    rewrite: z
+      .strictObject({
+        stripPrefix: z.string().optional().describe('Remove this prefix from the path before forwarding.'),
+        addPrefix: z.string().optional().describe('Prepend this prefix after stripping.'),
+        template: pathTemplate
+          .optional()
+          .describe('Replace the path with this template; {name} takes the matched parameter.'),
+      })
+      .optional()
+      .describe('Applied after the decision, to the normalized path; shown in the audit event.'),
+    requestHeaders: headerOps.optional().describe('Changes to the request headers sent upstream.'),
+    responseHeaders: headerOps.optional().describe('Changes to the response headers sent to the client.'),
+    allow: z
+      .strictObject({
+        encodedSlash: z.boolean().default(false).describe('Accept %2F and %5C inside path segments (kept encoded).'),
+        semicolon: z.boolean().default(false).describe('Accept ; in the path (matrix parameters).'),
+        methodOverride: z
+          .boolean()
+          .default(false)
+          .describe('Forward X-HTTP-Method-Override and similar headers instead of dropping them.'),
+        originalUrlHeaders: z
+          .boolean()
+          .default(false)
+          .describe('Forward X-Original-URL / X-Rewrite-URL instead of dropping them.'),
+      })
+      .default({ encodedSlash: false, semicolon: false, methodOverride: false, originalUrlHeaders: false })
+      .describe('Opt-ins for inputs that are rejected or dropped by default.'),
+  })
+  .describe('A route: what it matches and where it goes.');
+
+const auditSink = z.discriminatedUnion('type', [
+  z
+    .strictObject({
+      type: z.literal('jsonl'),
+      path: z.string().default('stdout').describe("File path, or 'stdout'."),
+    })
+    .describe('One JSON object per line.'),
+]);
+
+const audit = z
+  .strictObject({
+    sinks: z
+      .array(auditSink)
+      .default([{ type: 'jsonl', path: 'stdout' }])
+      .describe('Every sink receives every event.'),
+  })
+  .describe('Where audit events go.');
+
+const log = z
+  .strictObject({
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Least severe level that is written.'),
+  })
+  .describe('Process logs (pino, JSON to stderr).');
+
+export const baseConfigSchema = z.strictObject({
+  $schema: z.string().optional().describe('Path or URL of the JSON Schema, for editors.'),
+  version: z.literal(1).describe('Config format version.'),
+  stage: z.enum(STAGES).default('dev').describe('Default stage; --stage or CORTEX_STAGE override it.'),
+  gateway: gateway.default(() => gateway.parse({})),
+  admin: admin.default(() => admin.parse({})),
+  upstreams: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), upstream)
+    .default({})
+    .describe('Upstream services by name (letters, digits, _ . -).'),
+  routes: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), route)
+    .default({})
+    .describe('Routes by id (letters, digits, _ . -).'),
+  audit: audit.default(() => audit.parse({})),
+  log: log.default(() => log.parse({})),
+});
+
+/** The file's shape: the base config plus per-stage overrides deep-merged over it. */
+export const configFileSchema = baseConfigSchema.extend({
+  stages: z
+    .partialRecord(z.enum(STAGES), z.record(z.string(), z.unknown()))
+    .optional()
+    .describe('Per-stage overrides, deep-merged over the rest of the file (objects merge, arrays and scalars replace, null removes a key).'),
+});
+
+export type Config = z.infer<typeof baseConfigSchema>;
+export type UpstreamConfig = Config['upstreams'][string];
+export type RouteConfig = Config['routes'][string];
+export type HeaderOps = z.infer<typeof headerOps>;
+export type AuditSinkConfig = z.infer<typeof auditSink>;

@@ -1,0 +1,155 @@
+// Checks that need the whole, schema-valid config: references between sections, addresses, and
+// routes that cannot both be served. All problems are collected; none stops the others.
+import { BlockList, isIP } from 'node:net';
+import type { Config, RouteConfig } from './schema.ts';
+import type { RawProblem } from './problems.ts';
+
+export interface SemanticResult {
+  errors: RawProblem[];
+  warnings: RawProblem[];
+}
+
+export function checkSemantics(config: Config): SemanticResult {
+  const result: SemanticResult = { errors: [], warnings: [] };
+  checkTrustedProxies(config.gateway.trustedProxies, result);
+  checkAdminListener(config.admin, result);
+  checkUpstreamReferences(config, result);
+  for (const [id, route] of Object.entries(config.routes)) {
+    checkMatchHost(id, route, result);
+    checkRewrite(id, route, result);
+  }
+  checkRouteConflicts(config.routes, result);
+  return result;
+}
+
+function checkTrustedProxies(entries: readonly string[], result: SemanticResult): void {
+  entries.forEach((entry, index) => {
+    if (!isAddressOrCidr(entry)) {
+      result.errors.push({ at: ['gateway', 'trustedProxies', index], message: `"${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)` });
+    }
+  });
+}
+
+export function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128)) return false;
+  try {
+    new BlockList().addSubnet(address, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && loopback.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function checkAdminListener(admin: Config['admin'], result: SemanticResult): void {
+  if (!admin.allowRemote && !isLoopbackHost(admin.listen.host)) {
+    result.errors.push({
+      at: ['admin', 'listen', 'host'],
+      message: `"${admin.listen.host}" is not a loopback address; set admin.allowRemote: true to expose the admin listener`,
+    });
+  }
+}
+
+function checkUpstreamReferences(config: Config, result: SemanticResult): void {
+  const names = Object.keys(config.upstreams);
+  const used = new Set<string>();
+  for (const [id, route] of Object.entries(config.routes)) {
+    used.add(route.upstream);
+    if (!Object.hasOwn(config.upstreams, route.upstream)) {
+      const known = names.length > 0 ? `; upstreams are ${names.join(', ')}` : '; no upstreams are defined';
+      result.errors.push({ at: ['routes', id, 'upstream'], message: `unknown upstream "${route.upstream}"${known}` });
+    }
+  }
+  for (const name of names) {
+    if (!used.has(name)) result.warnings.push({ at: ['upstreams', name], message: 'no route uses this upstream' });
+  }
+}
+
+function checkMatchHost(id: string, route: RouteConfig, result: SemanticResult): void {
+  const host = route.match.host;
+  if (host === undefined) return;
+  const at = ['routes', id, 'match', 'host'];
+  const bracketed = /^\[[^\]]*\](:.*)?$/.exec(host);
+  if (bracketed ? bracketed[1] !== undefined : host.includes(':') && isIP(host) !== 6) {
+    result.errors.push({ at, message: `"${host}" has a port; match.host is the host name alone` });
+  }
+  if (host !== host.toLowerCase()) {
+    result.errors.push({ at, message: `"${host}" has uppercase letters; write host names in lowercase` });
+  }
+}
+
+const PARAM = /\{([^{}/]*)\}/g;
+
+function paramsOf(template: string): string[] {
+  return [...template.matchAll(PARAM)].map((match) => match[1] ?? '');
+}
+
+function checkRewrite(id: string, route: RouteConfig, result: SemanticResult): void {
+  const rewrite = route.rewrite;
+  if (!rewrite) return;
+  const kind = route.match.path !== undefined ? 'path' : 'prefix';
+  const pattern = route.match.path ?? route.match.prefix ?? '';
+  const strip = rewrite.stripPrefix;
+  if (strip !== undefined) {
+    const at = ['routes', id, 'rewrite', 'stripPrefix'];
+    if (!pattern.startsWith(strip)) {
+      result.errors.push({ at, message: `"${strip}" is not a prefix of match.${kind} "${pattern}"` });
+    } else if (!strip.endsWith('/') && strip.length < pattern.length && pattern[strip.length] !== '/') {
+      result.warnings.push({ at, message: `"${strip}" ends inside a path segment of "${pattern}"` });
+    }
+  }
+  if (rewrite.template !== undefined) {
+    const declared = new Set(paramsOf(pattern));
+    for (const name of new Set(paramsOf(rewrite.template))) {
+      if (declared.has(name)) continue;
+      const offer = declared.size > 0 ? `declares ${[...declared].map((d) => `{${d}}`).join(', ')}` : 'declares no parameters';
+      result.errors.push({ at: ['routes', id, 'rewrite', 'template'], message: `uses {${name}}, but match.${kind} ${offer}` });
+    }
+  }
+}
+
+interface RouteShape {
+  id: string;
+  methods: ReadonlySet<string> | undefined;
+}
+
+/** Two routes conflict when a request could match both equally: same host, kind, shape and a shared method. */
+function checkRouteConflicts(routes: Config['routes'], result: SemanticResult): void {
+  const seen = new Map<string, RouteShape[]>();
+  for (const [id, route] of Object.entries(routes)) {
+    const { host, path, prefix, methods } = route.match;
+    const kind = path !== undefined ? 'path' : 'prefix';
+    // Parameter names do not change what a pattern matches; a prefix matches with or without its slash.
+    let shape = (path ?? prefix ?? '').replace(PARAM, '{}');
+    if (kind === 'prefix' && shape.endsWith('/')) shape = shape.slice(0, -1);
+    const key = `${host?.toLowerCase() ?? '*'} ${kind} ${shape}`;
+    const mine: RouteShape = { id, methods: methods ? new Set(methods) : undefined };
+    const others = seen.get(key) ?? [];
+    for (const other of others) {
+      const shared = sharedMethods(mine.methods, other.methods);
+      if (shared === undefined) continue;
+      const where = `${host ?? 'any host'}, ${shared}, ${kind} ${path ?? prefix}`;
+      result.errors.push({ at: ['routes', id, 'match'], message: `conflicts with route "${other.id}" (${where})` });
+    }
+    seen.set(key, [...others, mine]);
+  }
+}
+
+function sharedMethods(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): string | undefined {
+  if (a === undefined && b === undefined) return 'all methods';
+  const shared = a === undefined ? [...(b ?? [])] : [...a].filter((method) => b === undefined || b.has(method));
+  return shared.length > 0 ? shared.join(' ') : undefined;
+}

@@ -1,0 +1,53 @@
+// The `cortex dev` configuration: the demo orders API behind the gateway. Written as YAML text so
+// that `cortex check` (with no --config) validates exactly what `cortex dev` runs.
+export interface DevConfigOptions {
+  gatewayPort: number;
+  adminPort: number;
+  ordersUrl: string;
+  auditPath: string;
+}
+
+export const DEV_DEFAULTS = { gatewayPort: 8080, adminPort: 9901, ordersUrl: 'http://127.0.0.1:9903', auditPath: '.cortex/dev/audit.jsonl' };
+
+export function devConfigText(opts: Partial<DevConfigOptions> = {}): string {
+  const o = { ...DEV_DEFAULTS, ...opts };
+  return `# cortex dev: the demo orders API behind Cortex.
+version: 1
+stage: dev
+gateway:
+  listen: { host: 127.0.0.1, port: ${o.gatewayPort} }
+admin:
+  listen: { host: 127.0.0.1, port: ${o.adminPort} }
+upstreams:
+  orders:
+    url: ${o.ordersUrl}
+    timeoutMs: 10000
+routes:
+  health:
+    description: Liveness of the orders service.
+    match: { methods: [GET], path: '/health' }
+    upstream: orders
+  orders-list:
+    match: { methods: [GET], path: '/orders' }
+    upstream: orders
+  orders-create:
+    match: { methods: [POST], path: '/orders' }
+    upstream: orders
+  orders-read:
+    match: { methods: [GET], path: '/orders/{id}' }
+    upstream: orders
+  orders-delete:
+    match: { methods: [DELETE], path: '/orders/{id}' }
+    upstream: orders
+  orders-openapi:
+    description: The orders API's own OpenAPI document, under a gateway path.
+    match: { methods: [GET], path: '/openapi/orders.json' }
+    upstream: orders
+    rewrite: { template: '/openapi.json' }
+audit:
+  sinks:
+    - { type: jsonl, path: ${o.auditPath} }
+log:
+  level: info
+`;
+}

@@ -1,0 +1,139 @@
+// The terminal filter: streams the request to the route's upstream over an undici pool and the
+// response back, with backpressure both ways. Failures before the response head become
+// problem+json replies; after it, the client connection is cut (a status cannot be unsaid).
+import type { Dispatcher } from 'undici';
+import { responseHeaders } from '../../gateway/headers.ts';
+import type { HttpFilter, RequestContext } from '../../gateway/types.ts';
+import type { ReasonCode } from '../../gateway/reason-codes.ts';
+import type { UpstreamTarget } from './upstream-pools.ts';
+
+export interface UpstreamFilterDeps {
+  /** Writes a problem reply and records the outcome (the gateway's reply path). */
+  reply(ctx: RequestContext, code: ReasonCode, detail?: string): void;
+  /** Runs the route's onResponse hooks (reverse chain order) on the response head. */
+  onResponse(ctx: RequestContext, status: number, headers: Record<string, string | string[]>): void;
+  observe?(upstream: string, outcome: 'ok' | 'error' | 'timeout', seconds: number): void;
+}
+
+const HANDLED = Object.freeze({ action: 'handled' as const });
+
+export function createUpstreamFilter(target: UpstreamTarget, timeoutMs: number, deps: UpstreamFilterDeps): HttpFilter {
+  return {
+    name: 'upstream',
+    onRequest(ctx) {
+      const { request } = ctx;
+      const headers = ctx.upstreamHeaders;
+      if (target.hostHeader !== undefined) headers.host = target.hostHeader;
+      else headers.host = request.hostHeader;
+      if (request.contentLength !== undefined) headers['content-length'] = String(request.contentLength);
+      const path = target.basePath + ctx.upstreamPath + (request.query === '' ? '' : '?' + request.query);
+      ctx.outcome.upstreamPath = ctx.upstreamPath;
+      const handler = new ProxyHandler(ctx, target.name, deps);
+      target.pool.dispatch(
+        {
+          path,
+          method: request.method,
+          headers,
+          body: request.hasBody ? ctx.req : null,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          idempotent: false,
+          blocking: request.method !== 'HEAD' && request.method !== 'GET',
+        },
+        handler,
+      );
+      return HANDLED;
+    },
+  };
+}
+
+class ProxyHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly ctx: RequestContext;
+  private readonly upstream: string;
+  private readonly deps: UpstreamFilterDeps;
+  private readonly started = performance.now();
+  private onDrain: (() => void) | undefined;
+  private done = false;
+
+  constructor(ctx: RequestContext, upstream: string, deps: UpstreamFilterDeps) {
+    this.ctx = ctx;
+    this.upstream = upstream;
+    this.deps = deps;
+    ctx.res.once('close', () => {
+      if (!this.done) {
+        this.done = true;
+        this.ctx.outcome.code = 'client.closed';
+        this.controller?.abort(new Error('client closed the request'));
+      }
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.done) controller.abort(new Error('client closed the request'));
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    const { ctx } = this;
+    const out = responseHeaders(headers);
+    const reqIdHeader = ctx.requestIdHeader;
+    out[reqIdHeader] = ctx.id;
+    this.deps.onResponse(ctx, statusCode, out);
+    ctx.outcome.upstreamStatus = statusCode;
+    ctx.outcome.upstreamMs = performance.now() - this.started;
+    ctx.res.writeHead(statusCode, out);
+    if (ctx.request.method === 'HEAD') return;
+    this.onDrain = () => controller.resume();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.ctx.outcome.bytesOut += chunk.length;
+    if (!this.ctx.res.write(chunk)) {
+      controller.pause();
+      this.ctx.res.once('drain', this.onDrain as () => void);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.done = true;
+    this.deps.observe?.(this.upstream, 'ok', (performance.now() - this.started) / 1000);
+    this.ctx.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
+    const { ctx } = this;
+    if (this.done) return; // the client went away first; the abort is ours
+    this.done = true;
+    const code = classify(err);
+    this.deps.observe?.(this.upstream, code === 'upstream.timeout' ? 'timeout' : 'error', (performance.now() - this.started) / 1000);
+    if (ctx.res.headersSent) {
+      ctx.outcome.code = 'upstream.reset';
+      ctx.res.destroy();
+      return;
+    }
+    ctx.log.debug({ requestId: ctx.id, upstream: this.upstream, err: err.code ?? err.name }, 'upstream failed');
+    this.deps.reply(ctx, code, DETAILS[code]);
+  }
+}
+
+const DETAILS: Partial<Record<ReasonCode, string>> = {
+  'upstream.connect_failed': 'The upstream service could not be reached.',
+  'upstream.timeout': 'The upstream service did not answer in time.',
+  'upstream.reset': 'The upstream service closed the connection before answering.',
+  'upstream.bad_response': 'The upstream service sent a response that is not valid HTTP.',
+};
+
+function classify(err: Error & { code?: string }): ReasonCode {
+  const code = err.code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'upstream.timeout';
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN') {
+    return 'upstream.connect_failed';
+  }
+  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO') return 'upstream.bad_response';
+  return 'upstream.reset';
+}

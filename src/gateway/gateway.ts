@@ -1,0 +1,242 @@
+// The running gateway: holds the current Snapshot, swaps it on reload, owns the listeners, the
+// upstream pools, the audit log and the metrics. Reloads never interrupt requests in flight:
+// each request keeps the snapshot it started with.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createJsonlSink } from '../audit/jsonl-sink.ts';
+import { AuditLog } from '../audit/sink.ts';
+import { loadConfig } from '../config/load.ts';
+import type { ConfigProblem } from '../config/problems.ts';
+import type { Config, Stage } from '../config/schema.ts';
+import { watchConfig } from '../config/watch.ts';
+import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
+import { createMetrics } from '../telemetry/metrics.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { auditEventFor, rejectionEvent } from './audit-record.ts';
+import { createRequestHandler } from './handler.ts';
+import type { CompletedRequest } from './handler.ts';
+import { createGatewayServer } from './listener.ts';
+import { sendProblem } from './problem.ts';
+import { compileSnapshot, SnapshotError } from './snapshot.ts';
+import type { Snapshot } from './snapshot.ts';
+
+export interface GatewayOptions {
+  configFile?: string;
+  configText?: string;
+  stage?: Stage;
+  env?: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Reload when the config file changes (and on SIGHUP, which the CLI wires). */
+  watch?: boolean;
+  /** Extra readiness checks shown on /readyz (cortex dev adds its components). */
+  readiness?: Record<string, () => boolean>;
+}
+
+export interface GatewayAdminView {
+  metrics: GatewayMetrics;
+  token: string | undefined;
+  readiness(): { ready: boolean; components: Record<string, boolean> };
+  config(): Config;
+  status(): Record<string, unknown>;
+  routes(): unknown[];
+  log: Logger;
+}
+
+export type ReloadResult = { ok: true; generation: number } | { ok: false; problems: string[] };
+
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+    this.problems = problems;
+  }
+}
+
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  readonly log: Logger;
+  private snapshot: Snapshot;
+  private readonly opts: GatewayOptions;
+  private readonly pools = new UpstreamPools();
+  private readonly audit: AuditLog;
+  private readonly server: Server;
+  private watcher: { close(): void } | undefined;
+  private generation = 0;
+  private inflight = 0;
+  private listening = false;
+  private closing = false;
+
+  private constructor(opts: GatewayOptions, config: Config, stage: Stage) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.metrics = createMetrics();
+    this.snapshot = this.compile(config, stage);
+    this.applyLogLevel(config);
+    this.metrics.setSnapshotGeneration(this.snapshot.generation);
+    this.audit = new AuditLog(
+      config.audit.sinks.map((s) => createJsonlSink(s.path)),
+      { onResult: (sink, result) => this.metrics.auditEvent(sink, result), log: this.log },
+    );
+    const handler = createRequestHandler({
+      current: () => this.snapshot,
+      complete: (done) => this.complete(done),
+      log: this.log,
+      protocol: 'http',
+    });
+    this.server = createGatewayServer({
+      handler: (req, res) => {
+        this.inflight++;
+        if (this.closing) res.setHeader('connection', 'close');
+        handler(req, res);
+      },
+      requestIdHeader: () => this.snapshot.requestIdHeader,
+      onRejected: (r) => {
+        this.metrics.clientError(r.code);
+        this.audit.write(rejectionEvent(this.snapshot, r));
+      },
+    });
+  }
+
+  /** Loads and compiles the config; throws ConfigError listing every problem. Does not listen. */
+  static create(opts: GatewayOptions): Gateway {
+    const loaded = loadConfig({ file: opts.configFile, text: opts.configText, stage: opts.stage, env: opts.env ?? process.env });
+    if (!loaded.ok) throw new ConfigError(loaded.errors);
+    for (const w of loaded.warnings) opts.log.warn({ path: w.path }, w.message);
+    return new Gateway(opts, loaded.config, loaded.stage);
+  }
+
+  current(): Snapshot {
+    return this.snapshot;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const cfg = this.snapshot.config;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(cfg.gateway.listen.port, cfg.gateway.listen.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.listening = true;
+    if (this.opts.watch && this.opts.configFile) {
+      this.watcher = watchConfig(this.opts.configFile, () => void this.reload());
+    }
+    return this.server.address() as AddressInfo;
+  }
+
+  /** What the admin listener shows; the process wiring (cli/) connects the two. */
+  adminView(): GatewayAdminView {
+    return {
+      metrics: this.metrics,
+      token: this.snapshot.config.admin.token ?? (this.opts.env ?? process.env).CORTEX_ADMIN_TOKEN,
+      readiness: () => this.readiness(),
+      config: () => this.snapshot.config,
+      status: () => this.status(),
+      routes: () => this.routeList(),
+      log: this.log,
+    };
+  }
+
+  /** Builds a new snapshot beside the current one and swaps it in; a bad config keeps the old. */
+  reload(): ReloadResult {
+    const loaded = loadConfig({ file: this.opts.configFile, text: this.opts.configText, stage: this.opts.stage, env: this.opts.env ?? process.env });
+    if (!loaded.ok) return this.reloadFailed(loaded.errors.map((p) => `${p.path}: ${p.message}`));
+    let next: Snapshot;
+    try {
+      next = this.compile(loaded.config, loaded.stage);
+    } catch (err) {
+      if (err instanceof SnapshotError) return this.reloadFailed(err.problems);
+      throw err;
+    }
+    const old = this.snapshot;
+    this.snapshot = next;
+    this.applyLogLevel(next.config);
+    this.warnRestartOnly(old.config, next.config);
+    void this.pools.release(old.generation);
+    this.metrics.configReload('ok');
+    this.metrics.setSnapshotGeneration(next.generation);
+    this.log.info({ generation: next.generation, stage: next.stage, routes: next.routes.size }, 'config reloaded');
+    return { ok: true, generation: next.generation };
+  }
+
+  /** Resolves once every audit event so far has reached its sinks. */
+  flushAudit(): Promise<void> {
+    return this.audit.flush();
+  }
+
+  /** Stops accepting, lets in-flight requests finish within graceMs, then closes everything. */
+  async close(graceMs = 10_000): Promise<void> {
+    this.closing = true;
+    this.watcher?.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    if (!this.listening) this.server.emit('close');
+    await closed;
+    clearTimeout(timer);
+    await this.pools.closeAll();
+    await this.audit.close();
+  }
+
+  private compile(config: Config, stage: Stage): Snapshot {
+    const generation = ++this.generation;
+    return compileSnapshot(config, stage, generation, {
+      pools: this.pools,
+      upstream: {
+        reply: (ctx, code, detail) => {
+          ctx.outcome.code = code;
+          sendProblem(ctx.res, code, ctx.id, ctx.requestIdHeader, detail);
+        },
+        onResponse: (ctx, status, headers) => {
+          for (const f of ctx.route.responseFilters) {
+            f.onResponse?.(ctx, status, headers);
+          }
+        },
+        observe: (name, outcome, seconds) => this.metrics.upstream(name, outcome, seconds),
+      },
+    });
+  }
+
+  private complete(done: CompletedRequest): void {
+    this.inflight--;
+    const o = done.outcome;
+    this.metrics.request(done.route?.id ?? '-', done.method, o.status, o.code, o.durationMs / 1000, done.ctx?.identity?.kind ?? 'none');
+    this.audit.write(auditEventFor(done));
+  }
+
+  private applyLogLevel(config: Config): void {
+    if (!(this.opts.env ?? process.env).CORTEX_LOG_LEVEL) this.log.level = config.log.level;
+  }
+
+  private reloadFailed(problems: string[]): ReloadResult {
+    this.metrics.configReload('error');
+    this.log.error({ problems }, 'config reload rejected; the previous config keeps serving');
+    return { ok: false, problems };
+  }
+
+  private warnRestartOnly(before: Config, after: Config): void {
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    for (const key of ['gateway.listen', 'admin', 'audit'] as const) {
+      const [a, b] = key === 'gateway.listen' ? [before.gateway.listen, after.gateway.listen] : [before[key], after[key]];
+      if (!same(a, b)) this.log.warn({ key }, `a change to ${key} takes effect at the next restart`);
+    }
+  }
+
+  readiness(): { ready: boolean; components: Record<string, boolean> } {
+    const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true };
+    for (const [name, check] of Object.entries(this.opts.readiness ?? {})) components[name] = check();
+    return { ready: Object.values(components).every(Boolean), components };
+  }
+
+  private status(): Record<string, unknown> {
+    const s = this.snapshot;
+    return { generation: s.generation, stage: s.stage, routes: s.routes.size, snapshotCreatedAt: new Date(s.createdAt).toISOString(), inflight: this.inflight };
+  }
+
+  private routeList(): unknown[] {
+    const cfg = this.snapshot.config;
+    return [...this.snapshot.routes.values()].map((r) => ({ id: r.id, upstream: r.upstream, match: cfg.routes[r.id]?.match, filters: r.chain.map((f) => f.name) }));
+  }
+}

@@ -1,0 +1,196 @@
+// Life of a request (docs/architecture.md): accept → normalize → route → header pass → chain →
+// upstream, and one completion record per request whatever happened.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import { isValidRequestId, METHOD_OVERRIDE, ORIGINAL_URL, parseRequestHeaders } from './headers.ts';
+import { normalizeTarget } from './normalize.ts';
+import { sendProblem } from './problem.ts';
+import { REASONS } from './reason-codes.ts';
+import type { ReasonCode } from './reason-codes.ts';
+import type { CompiledRoute, Snapshot } from './snapshot.ts';
+import type { FilterResult, GatewayRequest, HttpFilter, Outcome, RequestContext } from './types.ts';
+
+export interface CompletedRequest {
+  readonly snapshot: Snapshot;
+  readonly id: string;
+  readonly time: number;
+  readonly method: string;
+  readonly host: string;
+  readonly path: string;
+  readonly clientIp: string;
+  readonly userAgent: string | undefined;
+  readonly traceparent: string | undefined;
+  readonly route: CompiledRoute | undefined;
+  readonly ctx: RequestContext | undefined;
+  readonly outcome: Outcome;
+}
+
+export interface HandlerDeps {
+  current(): Snapshot;
+  complete(done: CompletedRequest): void;
+  log: Logger;
+  protocol: 'http' | 'https';
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
+
+export function createRequestHandler(deps: HandlerDeps): RequestHandler {
+  return function handle(req, res) {
+    const snap = deps.current();
+    const startedAt = performance.now();
+    const time = Date.now();
+    const idHeader = snap.requestIdHeader;
+    const incomingId = snap.trustIncomingRequestId ? (req.headers[idHeader] as string | undefined) : undefined;
+    const id = isValidRequestId(incomingId) ? incomingId : randomUUID();
+    const method = req.method ?? 'GET';
+    const peer = normalizePeer(req.socket.remoteAddress);
+    const outcome: Outcome = { status: 0, code: 'ok', bytesIn: 0, bytesOut: 0, durationMs: 0 };
+    let ctx: RequestContext | undefined;
+    let route: CompiledRoute | undefined;
+    let host = '';
+    let path = '-';
+    let clientIp = peer;
+
+    res.once('close', () => {
+      outcome.durationMs = performance.now() - startedAt;
+      outcome.status = res.headersSent ? res.statusCode : 499;
+      if (!res.writableFinished && outcome.code === 'ok') outcome.code = 'client.closed';
+      if (ctx) for (const f of ctx.route.completeFilters) safeComplete(f, ctx, deps.log);
+      deps.complete({
+        snapshot: snap, id, time, method, host, path, clientIp, route, ctx, outcome,
+        userAgent: req.headers['user-agent'],
+        traceparent: req.headers.traceparent as string | undefined,
+      });
+    });
+
+    const reply = (code: ReasonCode, detail?: string, headers?: Record<string, string>): void => {
+      outcome.code = code;
+      sendProblem(res, code, id, idHeader, detail, headers);
+    };
+
+    const parsed = parseRequestHeaders(req.rawHeaders, idHeader);
+    if ('code' in parsed) return reply(parsed.code, parsed.detail);
+    if (parsed.host === undefined || !HOST_RE.test(parsed.host)) return reply('request.bad_host', 'a valid Host header is required');
+    host = hostname(parsed.host);
+
+    const target = normalizeTarget(req.url ?? '');
+    if (!target.ok) return reply('request.bad_path', target.detail);
+    path = target.path;
+
+    const match = snap.router.find(method, path, host);
+    if (!match.found) {
+      if (target.ambiguity !== 0) return reply('request.ambiguous_path', 'the path has an encoded slash or ; parameters');
+      if (match.allow.length > 0) {
+        return reply('route.method_not_allowed', `${method} is not allowed here`, { allow: match.allow.join(', ') });
+      }
+      return reply('route.not_found', 'no route matches this host and path');
+    }
+    route = match.route;
+    if ((target.ambiguity & ~route.allowAmbiguity) !== 0) {
+      return reply('request.ambiguous_path', 'the path has an encoded slash or ; parameters, which this route does not accept');
+    }
+    if (parsed.held) {
+      for (const [name, value] of parsed.held) {
+        if ((route.allowMethodOverride && METHOD_OVERRIDE.has(name)) || (route.allowOriginalUrl && ORIGINAL_URL.has(name))) {
+          parsed.forward[name] = value;
+        }
+      }
+    }
+
+    const trustedPeer = snap.hasTrustedProxies && snap.trustedProxies.check(peer, peer.includes(':') ? 'ipv6' : 'ipv4');
+    if (trustedPeer) clientIp = clientFromForwarded(parsed.incomingForwarded?.['x-forwarded-for'], peer, snap);
+    const hasBody = parsed.chunked || (parsed.contentLength !== undefined && parsed.contentLength > 0);
+    outcome.bytesIn = parsed.contentLength ?? 0;
+    const request: GatewayRequest = {
+      method, path, query: target.query, host, hostHeader: parsed.host, peer, clientIp,
+      forwardedIn: parsed.incomingForwarded, params: match.params, hasBody,
+      contentLength: parsed.contentLength, trustedPeer, protocol: deps.protocol,
+    };
+    ctx = {
+      id, requestIdHeader: idHeader, startedAt, time, snapshot: snap, route, request, req, res,
+      log: deps.log, upstreamHeaders: parsed.forward,
+      upstreamPath: route.rewrite ? route.rewrite(path, match.params) : path,
+      outcome,
+    };
+    runChain(ctx, route.chain, 0, reply, deps.log);
+  };
+}
+
+/** Runs filters in order; stays synchronous until a filter returns a promise. */
+function runChain(ctx: RequestContext, chain: readonly HttpFilter[], from: number, reply: (code: ReasonCode, detail?: string) => void, log: Logger): void {
+  for (let i = from; i < chain.length; i++) {
+    const f = chain[i] as HttpFilter;
+    if (!f.onRequest) continue;
+    let result: FilterResult | Promise<FilterResult>;
+    try {
+      result = f.onRequest(ctx);
+    } catch (err) {
+      return filterFailed(ctx, f, err, reply, log);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (r) => (applyResult(ctx, r, reply) ? runChain(ctx, chain, i + 1, reply, log) : undefined),
+        (err: unknown) => filterFailed(ctx, f, err, reply, log),
+      );
+      return;
+    }
+    if (!applyResult(ctx, result, reply)) return;
+  }
+}
+
+/** True when the chain should go on. */
+function applyResult(ctx: RequestContext, r: FilterResult, reply: (code: ReasonCode, detail?: string, headers?: Record<string, string>) => void): boolean {
+  if (r.action === 'continue') return !ctx.res.destroyed;
+  if (r.action === 'reply') {
+    if (r.reply.status !== undefined && r.reply.status !== REASONS[r.reply.code].status) {
+      ctx.outcome.code = r.reply.code;
+      sendProblem(ctx.res, r.reply.code, ctx.id, ctx.requestIdHeader, r.reply.detail, r.reply.headers, r.reply.status);
+    } else {
+      reply(r.reply.code, r.reply.detail, r.reply.headers);
+    }
+  }
+  return false;
+}
+
+function filterFailed(ctx: RequestContext, f: HttpFilter, err: unknown, reply: (code: ReasonCode, detail?: string) => void, log: Logger): void {
+  log.error({ requestId: ctx.id, filter: f.name, err }, 'filter threw');
+  if (!ctx.res.headersSent) reply('filter.error', 'An internal error occurred; the request id identifies it in the logs.');
+  else ctx.res.destroy();
+}
+
+function safeComplete(f: HttpFilter, ctx: RequestContext, log: Logger): void {
+  try {
+    f.onComplete?.(ctx);
+  } catch (err) {
+    log.error({ requestId: ctx.id, filter: f.name, err }, 'onComplete threw');
+  }
+}
+
+export function normalizePeer(addr: string | undefined): string {
+  if (!addr) return '0.0.0.0';
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}
+
+function hostname(hostHeader: string): string {
+  const h = hostHeader.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
+}
+
+/** The nearest address in X-Forwarded-For that is not itself a trusted proxy. */
+function clientFromForwarded(xff: string | undefined, peer: string, snap: Snapshot): string {
+  if (!xff) return peer;
+  const hops = xff.split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const ip = normalizePeer((hops[i] as string).trim());
+    const type = isIP(ip);
+    if (type === 0) return peer; // a trusted hop wrote garbage: fall back to what we saw ourselves
+    if (!snap.trustedProxies.check(ip, type === 6 ? 'ipv6' : 'ipv4')) return ip;
+  }
+  return peer;
+}

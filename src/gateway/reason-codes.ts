@@ -1,0 +1,31 @@
+// Every stable reason code Cortex can put in a problem+json reply or an audit event.
+// docs/errors.md documents each one; test/unit/docs/errors-doc.test.ts fails when the two disagree.
+export const REASONS = {
+  ok: { status: 200, title: 'OK' },
+  'request.bad_path': { status: 400, title: 'Malformed request path' },
+  'request.ambiguous_path': { status: 400, title: 'Ambiguous request path' },
+  'request.duplicate_header': { status: 400, title: 'Duplicate header' },
+  'request.bad_framing': { status: 400, title: 'Conflicting request framing' },
+  'request.malformed': { status: 400, title: 'Malformed HTTP request' },
+  'request.header_too_large': { status: 431, title: 'Request header fields too large' },
+  'request.timeout': { status: 408, title: 'Request timeout' },
+  'request.bad_host': { status: 400, title: 'Missing or malformed Host' },
+  'route.not_found': { status: 404, title: 'No route' },
+  'route.method_not_allowed': { status: 405, title: 'Method not allowed on this route' },
+  'upstream.connect_failed': { status: 502, title: 'Upstream unreachable' },
+  'upstream.reset': { status: 502, title: 'Upstream failed mid-response' },
+  'upstream.bad_response': { status: 502, title: 'Upstream sent an invalid response' },
+  'upstream.timeout': { status: 504, title: 'Upstream timed out' },
+  'upstream.unavailable': { status: 503, title: 'Upstream unavailable' },
+  'client.closed': { status: 499, title: 'Client closed the request' },
+  'admin.unauthorized': { status: 401, title: 'Admin credential required' },
+  'admin.not_found': { status: 404, title: 'No such admin endpoint' },
+  'admin.method_not_allowed': { status: 405, title: 'Method not allowed on this admin endpoint' },
+  'filter.error': { status: 500, title: 'Internal error in a filter' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ReasonCode = keyof typeof REASONS;
+
+export function isReasonCode(s: string): s is ReasonCode {
+  return Object.hasOwn(REASONS, s);
+}

@@ -1,0 +1,134 @@
+// Config → a frozen Snapshot: routes with their filter chains, the router, upstream targets.
+// Built beside the serving snapshot on every reload; no network I/O happens here.
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { Config, RouteConfig, Stage } from '../config/schema.ts';
+import { createForwardedFilter } from '../filters/forwarded/forwarded-filter.ts';
+import { createHeaderOpsFilter } from '../filters/headers/header-ops-filter.ts';
+import { createUpstreamFilter } from '../filters/upstream/upstream-filter.ts';
+import type { UpstreamFilterDeps } from '../filters/upstream/upstream-filter.ts';
+import type { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
+import { AMBIGUITY } from './normalize.ts';
+import { createRouter, paramNames } from './router.ts';
+import type { Router } from './router.ts';
+import type { CompiledRoute, HttpFilter } from './types.ts';
+
+export type { CompiledRoute };
+
+export interface Snapshot {
+  readonly generation: number;
+  readonly stage: Stage;
+  readonly config: Config;
+  readonly router: Router<CompiledRoute>;
+  readonly routes: ReadonlyMap<string, CompiledRoute>;
+  readonly trustedProxies: BlockList;
+  readonly hasTrustedProxies: boolean;
+  readonly requestIdHeader: string;
+  readonly trustIncomingRequestId: boolean;
+  readonly createdAt: number;
+}
+
+export interface SnapshotDeps {
+  pools: UpstreamPools;
+  upstream: UpstreamFilterDeps;
+}
+
+export class SnapshotError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('; '));
+    this.problems = problems;
+  }
+}
+
+/** Throws SnapshotError with every problem found; callers keep their old snapshot on a throw. */
+export function compileSnapshot(config: Config, stage: Stage, generation: number, deps: SnapshotDeps): Snapshot {
+  const problems: string[] = [];
+  const trustedProxies = new BlockList();
+  for (const entry of config.gateway.trustedProxies) {
+    if (!addToBlockList(trustedProxies, entry)) problems.push(`gateway.trustedProxies: '${entry}' is not an IP or CIDR`);
+  }
+  const routes = new Map<string, CompiledRoute>();
+  for (const [id, rc] of Object.entries(config.routes)) {
+    const upstreamCfg = config.upstreams[rc.upstream];
+    if (!upstreamCfg) {
+      problems.push(`routes.${id}.upstream: no upstream named '${rc.upstream}'`);
+      continue;
+    }
+    const target = deps.pools.acquire(rc.upstream, upstreamCfg, generation);
+    const chain: HttpFilter[] = [createForwardedFilter()];
+    const headerOps = createHeaderOpsFilter(rc.requestHeaders, rc.responseHeaders);
+    if (headerOps) chain.push(headerOps);
+    chain.push(createUpstreamFilter(target, rc.timeoutMs ?? target.timeoutMs, deps.upstream));
+    routes.set(id, {
+      id,
+      upstream: rc.upstream,
+      allowAmbiguity: (rc.allow.encodedSlash ? AMBIGUITY.encodedSlash : 0) | (rc.allow.semicolon ? AMBIGUITY.semicolon : 0),
+      allowMethodOverride: rc.allow.methodOverride,
+      allowOriginalUrl: rc.allow.originalUrlHeaders,
+      rewrite: compileRewrite(rc),
+      chain,
+      responseFilters: chain.filter((f) => f.onResponse !== undefined).reverse(),
+      completeFilters: chain.filter((f) => f.onComplete !== undefined),
+    });
+  }
+  let router: Router<CompiledRoute> | undefined;
+  try {
+    router = createRouter(
+      [...routes.values()].map((route) => {
+        const m = (config.routes[route.id] as RouteConfig).match;
+        return { route, host: m.host, methods: m.methods, path: m.path, prefix: m.prefix };
+      }),
+    );
+  } catch (err) {
+    problems.push(`routes: ${(err as Error).message}`);
+  }
+  if (problems.length > 0 || !router) throw new SnapshotError(problems);
+  return Object.freeze({
+    generation,
+    stage,
+    config,
+    router,
+    routes,
+    trustedProxies,
+    hasTrustedProxies: config.gateway.trustedProxies.length > 0,
+    requestIdHeader: config.gateway.requestIdHeader.toLowerCase(),
+    trustIncomingRequestId: config.gateway.trustIncomingRequestId,
+    createdAt: Date.now(),
+  });
+}
+
+function addToBlockList(list: BlockList, entry: string): boolean {
+  const [addr, bits] = entry.split('/');
+  const type = addr && isIPv4(addr) ? 'ipv4' : addr && isIPv6(addr) ? 'ipv6' : undefined;
+  if (!type || !addr) return false;
+  if (bits === undefined) {
+    list.addAddress(addr, type);
+    return true;
+  }
+  const prefix = Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (type === 'ipv4' ? 32 : 128)) return false;
+  list.addSubnet(addr, prefix, type);
+  return true;
+}
+
+function compileRewrite(rc: RouteConfig): CompiledRoute['rewrite'] {
+  const rw = rc.rewrite;
+  if (!rw) return undefined;
+  if (rw.template !== undefined) {
+    const template = rw.template;
+    const names = paramNames(template);
+    return (_path, params) => {
+      let out = template;
+      for (const n of names) out = out.replace(`{${n}}`, encodeURIComponent(params[n] ?? ''));
+      return out;
+    };
+  }
+  const strip = rw.stripPrefix ?? '';
+  const add = rw.addPrefix ?? '';
+  return (path) => {
+    let rest = strip !== '' && path.startsWith(strip) ? path.slice(strip.length) : path;
+    if (!rest.startsWith('/')) rest = '/' + rest;
+    const joined = add === '' ? rest : add.replace(/\/$/, '') + rest;
+    return joined;
+  };
+}

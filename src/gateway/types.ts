@@ -1,0 +1,114 @@
+// The data plane's core contracts (DESIGN.md §4). Filters are created once per snapshot;
+// onRequest runs in chain order, onResponse in reverse, onComplete always and never throws.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { ReasonCode } from './reason-codes.ts';
+
+export interface LocalReply {
+  status?: number; // defaults to the code's status
+  code: ReasonCode;
+  detail?: string;
+  headers?: Record<string, string>;
+}
+
+export type FilterResult = { action: 'continue' } | { action: 'reply'; reply: LocalReply } | { action: 'handled' };
+
+export const CONTINUE: FilterResult = Object.freeze({ action: 'continue' });
+
+export interface Identity {
+  subject: string;
+  issuer: string;
+  provider: string;
+  kind: 'user' | 'service' | 'agent' | 'anonymous';
+  actor?: Identity;
+  method: 'jwt' | 'introspection' | 'session' | 'api_key' | 'mtls' | 'none';
+  roles: readonly string[];
+  claims: Readonly<Record<string, unknown>>;
+  fingerprint?: string;
+}
+
+export interface Decision {
+  allow: boolean;
+  mode: 'enforce' | 'shadow';
+  policyIds: string[];
+  reason: string;
+  intent?: string;
+}
+
+/** What the request looked like once the gateway accepted it: parsed once, read by every filter. */
+export interface GatewayRequest {
+  readonly method: string;
+  /** Normalized path: the one routing and policy decide on. */
+  readonly path: string;
+  /** Raw query string without '?', or '' (never normalized, never matched by rules). */
+  readonly query: string;
+  /** Host without port, lower-cased: what routing matches. */
+  readonly host: string;
+  /** The Host header as the client sent it. */
+  readonly hostHeader: string;
+  /** The socket's peer address. */
+  readonly peer: string;
+  /** The client's address: the peer, or the nearest untrusted hop named by trusted proxies. */
+  readonly clientIp: string;
+  /** Incoming forwarding headers (x-forwarded-*, forwarded); used only when trustedPeer. */
+  readonly forwardedIn: Readonly<Record<string, string>> | undefined;
+  readonly params: Readonly<Record<string, string | undefined>>;
+  readonly hasBody: boolean;
+  readonly contentLength: number | undefined;
+  /** True when the client's own X-Forwarded-* were trusted (peer is a trusted proxy). */
+  readonly trustedPeer: boolean;
+  readonly protocol: 'http' | 'https';
+}
+
+export interface Outcome {
+  status: number;
+  code: ReasonCode;
+  /** Path sent upstream, after the route's rewrite; undefined when nothing was sent. */
+  upstreamPath?: string;
+  upstreamStatus?: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  upstreamMs?: number;
+}
+
+export interface RequestContext {
+  readonly id: string;
+  readonly requestIdHeader: string;
+  readonly startedAt: number; // performance.now()
+  readonly time: number; // Date.now() at start
+  readonly snapshot: unknown; // the Snapshot the request started with (typed in snapshot.ts)
+  readonly route: CompiledRoute;
+  readonly request: GatewayRequest;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly log: Logger;
+  /** Headers to send upstream; filters add or remove before the terminal filter runs. */
+  readonly upstreamHeaders: Record<string, string | string[]>;
+  upstreamPath: string;
+  identity?: Identity;
+  decision?: Decision;
+  outcome: Outcome;
+}
+
+/** A route as compiled into a snapshot: its filters are built once, not per request. */
+export interface CompiledRoute {
+  readonly id: string;
+  readonly upstream: string;
+  /** Bitmask of AMBIGUITY flags (normalize.ts) the route accepts. */
+  readonly allowAmbiguity: number;
+  readonly allowMethodOverride: boolean;
+  readonly allowOriginalUrl: boolean;
+  readonly rewrite: ((path: string, params: Readonly<Record<string, string | undefined>>) => string) | undefined;
+  readonly chain: readonly HttpFilter[];
+  /** Filters with onResponse, in reverse chain order. */
+  readonly responseFilters: readonly HttpFilter[];
+  readonly completeFilters: readonly HttpFilter[];
+}
+
+export interface HttpFilter {
+  readonly name: string;
+  onRequest?(ctx: RequestContext): FilterResult | Promise<FilterResult>;
+  onResponse?(ctx: RequestContext, status: number, headers: Record<string, string | string[]>): void;
+  onComplete?(ctx: RequestContext): void;
+}

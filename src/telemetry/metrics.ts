@@ -1,0 +1,129 @@
+// Prometheus metrics for the gateway. Each GatewayMetrics owns its Registry so that several
+// gateways in one process (tests, `cortex dev`) never share or collide on series. Per-request
+// metrics use the Map-backed families in metric-families.ts; rare ones use prom-client directly.
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterFamily, HistogramFamily } from './metric-families.ts';
+
+export type UpstreamOutcome = 'ok' | 'error' | 'timeout';
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** One finished data-plane request. `kind` is the identity kind, 'none' when unauthenticated. */
+  request(route: string, method: string, status: number, code: string, seconds: number, kind?: string): void;
+  upstream(upstream: string, outcome: UpstreamOutcome, seconds: number): void;
+  /** A request rejected by the HTTP parser before it became a request (malformed, header too large). */
+  clientError(code: string): void;
+  configReload(result: 'ok' | 'error'): void;
+  setSnapshotGeneration(n: number): void;
+  auditEvent(sink: string, result: 'ok' | 'dropped'): void;
+  setInflight(n: number): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export const METRIC_PREFIX = 'cortex_';
+
+/** Latency buckets in seconds: sub-millisecond local replies up to slow upstreams. */
+export const DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export function createMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  const requests = new CounterFamily(
+    registry,
+    'cortex_requests_total',
+    'Requests answered by the gateway, by route, method, status, reason code and identity kind.',
+    ['route', 'method', 'status', 'code', 'kind'],
+  );
+  const requestDuration = new HistogramFamily(
+    registry,
+    'cortex_request_duration_seconds',
+    'Time from accepting a request to finishing its response, by route.',
+    ['route'],
+    DURATION_BUCKETS,
+  );
+  const upstreamRequests = new CounterFamily(
+    registry,
+    'cortex_upstream_requests_total',
+    'Requests sent to upstreams, by upstream and outcome.',
+    ['upstream', 'outcome'],
+  );
+  const upstreamDuration = new HistogramFamily(
+    registry,
+    'cortex_upstream_duration_seconds',
+    'Time from sending a request upstream to its response finishing, by upstream.',
+    ['upstream'],
+    DURATION_BUCKETS,
+  );
+  const auditEvents = new CounterFamily(
+    registry,
+    'cortex_audit_events_total',
+    'Audit events handed to sinks, by sink and result.',
+    ['sink', 'result'],
+  );
+  const clientErrors = new CounterFamily(
+    registry,
+    'cortex_client_errors_total',
+    'Connections rejected by the HTTP parser before routing, by reason code.',
+    ['code'],
+  );
+  const configReloads = new CounterFamily(registry, 'cortex_config_reloads_total', 'Config reload attempts, by result.', [
+    'result',
+  ]);
+  const lastReloadSuccess = new Gauge({
+    name: 'cortex_config_last_reload_success_timestamp_seconds',
+    help: 'Unix time of the last successful config load or reload.',
+    registers: [registry],
+  });
+  const generation = new Gauge({
+    name: 'cortex_config_generation',
+    help: 'Generation number of the config snapshot currently serving.',
+    registers: [registry],
+  });
+  // Set twice per request, so it is a plain variable read only when scraped.
+  let inflight = 0;
+  new Gauge({
+    name: 'cortex_requests_in_flight',
+    help: 'Requests accepted and not yet finished.',
+    registers: [registry],
+    collect() {
+      this.set(inflight);
+    },
+  });
+
+  return {
+    registry,
+    request(route, method, status, code, seconds, kind = 'none') {
+      const key = `${route}\u0000${method}\u0000${status}\u0000${code}\u0000${kind}`;
+      (requests.find(key) ?? requests.create(key, [route, method, String(status), code, kind])).value++;
+      requestDuration.observe(requestDuration.find(route) ?? requestDuration.create(route, [route]), seconds);
+    },
+    upstream(upstream, outcome, seconds) {
+      const key = `${upstream}\u0000${outcome}`;
+      (upstreamRequests.find(key) ?? upstreamRequests.create(key, [upstream, outcome])).value++;
+      upstreamDuration.observe(upstreamDuration.find(upstream) ?? upstreamDuration.create(upstream, [upstream]), seconds);
+    },
+    clientError(code) {
+      clientErrors.inc([code]);
+    },
+    configReload(result) {
+      configReloads.inc([result]);
+      if (result === 'ok') lastReloadSuccess.set(Date.now() / 1000);
+    },
+    setSnapshotGeneration(n) {
+      generation.set(n);
+    },
+    auditEvent(sink, result) {
+      const key = `${sink}\u0000${result}`;
+      (auditEvents.find(key) ?? auditEvents.create(key, [sink, result])).value++;
+    },
+    setInflight(n) {
+      inflight = n;
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

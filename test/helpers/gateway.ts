@@ -1,0 +1,82 @@
+// Starts a real gateway (and its admin listener) on port 0 from YAML, with its audit trail in a
+// temp file the test can read back.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditEvent } from '../../src/audit/event.ts';
+import { startRuntime } from '../../src/cli/run-gateway.ts';
+import type { Runtime } from '../../src/cli/run-gateway.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
+
+export interface TestGateway {
+  runtime: Runtime;
+  url: string;
+  port: number;
+  adminUrl: string;
+  dir: string;
+  configFile: string;
+  /** Flushes the audit sink and returns every event so far. */
+  audit(): Promise<AuditEvent[]>;
+  /** Rewrites the config file (same ports) and reloads; returns the reload result. */
+  rewrite(yamlBody: string): ReturnType<Runtime['gateway']['reload']>;
+  close(): Promise<void>;
+}
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** `body` is the config without version/listen/audit, e.g. `upstreams: ...\nroutes: ...`. */
+export async function startTestGateway(body: string, opts: { env?: NodeJS.ProcessEnv; watch?: boolean } = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'cortex-test-'));
+  const auditFile = join(dir, 'audit.jsonl');
+  const configFile = join(dir, 'cortex.yaml');
+  const render = (b: string) =>
+    [
+      'version: 1',
+      'gateway:',
+      '  listen: { host: 127.0.0.1, port: 0 }',
+      'admin:',
+      '  listen: { host: 127.0.0.1, port: 0 }',
+      `  token: ${ADMIN_TOKEN}`,
+      'audit:',
+      `  sinks: [{ type: jsonl, path: ${JSON.stringify(auditFile)} }]`,
+      'log: { level: silent }',
+      b,
+    ].join('\n');
+  writeFileSync(configFile, render(body));
+  const runtime = await startRuntime({
+    configFile,
+    env: { ...process.env, ...opts.env },
+    log: createLogger({ level: 'silent' }),
+    watch: opts.watch ?? false,
+  });
+  const port = runtime.addresses.gateway.port;
+  return {
+    runtime,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminUrl: `http://127.0.0.1:${runtime.addresses.admin.port}`,
+    dir,
+    configFile,
+    async audit() {
+      await runtime.gateway.flushAudit();
+      let text = '';
+      try {
+        text = readFileSync(auditFile, 'utf8');
+      } catch {
+        return [];
+      }
+      return text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as AuditEvent);
+    },
+    rewrite(b) {
+      writeFileSync(configFile, render(b));
+      return runtime.gateway.reload();
+    },
+    async close() {
+      await runtime.close(1_000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
