@@ -1,30 +1,8 @@
 // Writing admin responses: JSON, Prometheus text, and problem+json errors in the same shape the
 // gateway uses for its local replies, so one client-side parser handles both listeners.
 import type { ServerResponse } from 'node:http';
-import { REASONS, type ReasonCode } from '../gateway/reason-codes.ts';
-
-export const PROBLEM_TYPE_BASE = 'https://cortex.dev/errors/';
-
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ReasonCode;
-  requestId: string;
-}
-
-export function problemBody(code: ReasonCode, requestId: string, detail?: string, status?: number): ProblemBody {
-  const reason = REASONS[code];
-  return {
-    type: PROBLEM_TYPE_BASE + code,
-    title: reason.title,
-    status: status ?? reason.status,
-    detail: detail ?? reason.title,
-    code,
-    requestId,
-  };
-}
+import type { ReasonCode } from '../gateway/reason-codes.ts';
+import { problemBody } from '../gateway/problem.ts';
 
 /** What an endpoint answers; the server writes it (and drops the body for HEAD). */
 export interface AdminReply {

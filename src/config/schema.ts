@@ -80,16 +80,26 @@ const upstream = z
   })
   .describe('An upstream service that routes forward to.');
 
+// Framing and hop-by-hop headers are Cortex's to write; a route cannot set them.
+const RESERVED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect', 'host']);
+const settableHeaderName = headerName.refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), {
+  message: 'framing and hop-by-hop headers (connection, content-length, host, transfer-encoding, ...) cannot be set',
+});
+
 const headerOps = z
   .strictObject({
-    set: z.record(headerName, headerValue).default({}).describe('Headers to set (replacing any value).'),
+    set: z.record(settableHeaderName, headerValue).default({}).describe('Headers to set (replacing any value).'),
     remove: z.array(headerName).default([]).describe('Headers to remove.'),
   })
   .describe('Header additions and removals.');
 
 const pathTemplate = z
   .string()
-  .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@/{}%]*$/, 'must start with / and contain only path characters and {param}');
+  .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@/{}%]*$/, 'must start with / and contain only path characters and {param}')
+  .refine(
+    (t) => t.split('/').every((seg) => !/[{}]/.test(seg) || /^\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(seg)),
+    'a {param} must be a whole path segment, like /orders/{id}',
+  );
 
 const route = z
   .strictObject({

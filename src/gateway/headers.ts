@@ -96,8 +96,11 @@ export function parseRequestHeaders(raw: readonly string[], requestIdHeader: str
   }
   if (connectionTokens) {
     for (const token of connectionTokens) {
-      if (token !== '' && token !== 'keep-alive' && token !== 'close') delete forward[token];
+      if (token === '' || token === 'keep-alive' || token === 'close') continue;
+      delete forward[token];
+      if (held) held = held.filter(([name]) => name !== token);
     }
+    if (held?.length === 0) held = undefined;
   }
   return { forward, held, incomingForwarded: incoming, host, contentLength, chunked };
 }
@@ -121,8 +124,11 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
     if (value === undefined || RESPONSE_HOP_BY_HOP.has(name)) continue;
     out[name] = value;
   }
-  if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
-    for (const token of connection.toLowerCase().split(',')) delete out[token.trim()];
+  if (connection !== undefined) {
+    const values = typeof connection === 'string' ? [connection] : connection;
+    for (const value of values) {
+      for (const token of value.toLowerCase().split(',')) delete out[token.trim()];
+    }
   }
   return out;
 }

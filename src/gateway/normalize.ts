@@ -24,6 +24,8 @@ for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
   UNRESERVED[c.charCodeAt(0)] = 1;
 }
 
+const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
+
 const fail = (detail: string): NormalizeResult => ({ ok: false, detail });
 
 /**
@@ -133,8 +135,6 @@ function decodeSegment(seg: string): Segment | string {
     }
     if (b === 0) return 'an encoded NUL in the path';
     if (b === PERCENT) {
-      const next = i + 2 < n ? hexByte(seg.charCodeAt(i + 1), seg.charCodeAt(i + 2)) : -1;
-      if (next >= 0) return 'double percent-encoding in the path';
       text += '%25';
     } else if (b === SLASH || b === 0x5c) {
       ambiguity |= AMBIGUITY.encodedSlash;
@@ -151,6 +151,8 @@ function decodeSegment(seg: string): Segment | string {
     if (flushed === undefined) return 'invalid UTF-8 in a percent-encoded path';
     text += flushed;
   }
+  // Checked on the decoded text so that encoded hex digits (%25%32%65) cannot hide a '%2e'.
+  if (text.includes('%25') && DOUBLE_ENCODED.test(text)) return 'double percent-encoding in the path';
   // '%2e' only matters when the segment it sits in reads as a dot segment once decoded.
   if (encodedDot) {
     const bare = text.includes(';') ? text.slice(0, text.indexOf(';')) : text;

@@ -16,9 +16,9 @@ export interface Problem {
   requestId: string;
 }
 
-export function problemBody(code: ReasonCode, requestId: string, detail?: string, status?: number): string {
+export function problemBody(code: ReasonCode, requestId: string, detail?: string, status?: number): Problem {
   const reason = REASONS[code];
-  const body: Problem = {
+  return {
     type: PROBLEM_TYPE_BASE + code,
     title: reason.title,
     status: status ?? reason.status,
@@ -26,7 +26,10 @@ export function problemBody(code: ReasonCode, requestId: string, detail?: string
     code,
     requestId,
   };
-  return JSON.stringify(body);
+}
+
+function problemJson(code: ReasonCode, requestId: string, detail?: string, status?: number): string {
+  return JSON.stringify(problemBody(code, requestId, detail, status));
 }
 
 /** Writes a complete problem reply on a ServerResponse that has not started its head. */
@@ -39,7 +42,7 @@ export function sendProblem(
   extraHeaders?: Record<string, string>,
   status?: number,
 ): void {
-  const body = problemBody(code, requestId, detail, status);
+  const body = problemJson(code, requestId, detail, status);
   const headers: Record<string, string | number> = {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
@@ -54,7 +57,7 @@ export function sendProblem(
 /** The bytes of a whole HTTP/1.1 problem reply, for sockets the HTTP parser gave up on. */
 export function rawProblemResponse(code: ReasonCode, requestId: string, requestIdHeader: string, detail?: string): string {
   const status = REASONS[code].status;
-  const body = problemBody(code, requestId, detail);
+  const body = problemJson(code, requestId, detail);
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
     'content-type: application/problem+json\r\n' +

@@ -30,6 +30,11 @@ export function paramNames(template: string): string[] {
 }
 
 export function createRouter<R>(specs: readonly RouteSpec<R>[]): Router<R> {
+  for (const spec of specs) {
+    for (const t of [spec.path, spec.prefix]) {
+      if (t !== undefined && !paramsAreWholeSegments(t)) throw new Error(`'${t}': a {param} must be a whole path segment`);
+    }
+  }
   const fmw = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 1024 });
   for (const spec of specs) {
     const methods = (spec.methods ?? ROUTE_METHODS) as HTTPMethod[];
@@ -46,11 +51,12 @@ export function createRouter<R>(specs: readonly RouteSpec<R>[]): Router<R> {
   return {
     find(method, path, host) {
       const hit = fmw.find(method as HTTPMethod, path, { host });
-      if (hit) return { found: true, route: hit.store as R, params: hit.params };
+      if (hit && !hasEmptyParam(hit.params)) return { found: true, route: hit.store as R, params: hit.params };
       const allow: string[] = [];
       if (ROUTE_METHODS.includes(method as (typeof ROUTE_METHODS)[number])) {
         for (const m of ROUTE_METHODS) {
-          if (m !== method && fmw.find(m, path, { host })) allow.push(m);
+          const other = m !== method ? fmw.find(m, path, { host }) : null;
+          if (other && !hasEmptyParam(other.params)) allow.push(m);
         }
       }
       return { found: false, allow };
@@ -59,3 +65,14 @@ export function createRouter<R>(specs: readonly RouteSpec<R>[]): Router<R> {
 }
 
 function noop(): void {}
+
+/** `{id}` must not match an empty segment: `/orders/` is not an order with id ''. */
+function hasEmptyParam(params: Record<string, string | undefined>): boolean {
+  for (const k in params) if (k !== '*' && params[k] === '') return true;
+  return false;
+}
+
+/** True when every `{param}` fills a whole segment, the only shape the radix router matches exactly. */
+export function paramsAreWholeSegments(template: string): boolean {
+  return template.split('/').every((seg) => !seg.includes('{') || /^\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(seg));
+}

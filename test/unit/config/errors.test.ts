@@ -76,6 +76,7 @@ test('YAML syntax errors carry their line, one per line however much the parser 
   assert.ok(problems.every((p) => p.path === '' && typeof p.line === 'number'));
   assert.equal(new Set(problems.map((p) => p.line)).size, problems.length);
   assert.equal(problems[0]?.line, 2);
+  assert.match(problems[0]?.message ?? '', /quote values that contain \$\{\.\.\.\}/);
 });
 
 test('duplicate keys are an error at their path', () => {
