@@ -14,7 +14,7 @@ import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { auditEventFor, rejectionEvent } from './audit-record.ts';
-import { createRequestHandler } from './handler.ts';
+import { createRequestHandler, isUntrustedConnection } from './handler.ts';
 import type { CompletedRequest } from './handler.ts';
 import { createGatewayServer } from './listener.ts';
 import { sendProblem } from './problem.ts';
@@ -86,7 +86,11 @@ export class Gateway {
     });
     this.server = createGatewayServer({
       handler: (req, res) => {
-        this.inflight++;
+        if (isUntrustedConnection(req.socket)) {
+          req.socket.destroy();
+          return;
+        }
+        this.metrics.setInflight(++this.inflight);
         if (this.closing) res.setHeader('connection', 'close');
         handler(req, res);
       },
@@ -182,6 +186,15 @@ export class Gateway {
 
   private compile(config: Config, stage: Stage): Snapshot {
     const generation = ++this.generation;
+    try {
+      return this.compileGeneration(config, stage, generation);
+    } catch (err) {
+      void this.pools.release(generation); // a failed build must not keep pools alive
+      throw err;
+    }
+  }
+
+  private compileGeneration(config: Config, stage: Stage, generation: number): Snapshot {
     return compileSnapshot(config, stage, generation, {
       pools: this.pools,
       upstream: {
@@ -200,7 +213,7 @@ export class Gateway {
   }
 
   private complete(done: CompletedRequest): void {
-    this.inflight--;
+    this.metrics.setInflight(--this.inflight);
     const o = done.outcome;
     this.metrics.request(done.route?.id ?? '-', done.method, o.status, o.code, o.durationMs / 1000, done.ctx?.identity?.kind ?? 'none');
     this.audit.write(auditEventFor(done));

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isValidRequestId, METHOD_OVERRIDE, ORIGINAL_URL, parseRequestHeaders } from './headers.ts';
 import { normalizeTarget } from './normalize.ts';
@@ -36,6 +37,26 @@ export interface HandlerDeps {
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/**
+ * Requests whose body is still being read, by socket. When the parser then rejects the body (a bad
+ * chunk), the listener reports the rejection through this so the request's one audit event carries
+ * the parser's code instead of a second event for the same exchange.
+ */
+export const bodiesInFlight = new WeakMap<Socket, { id: string; replied(): boolean; reject(code: ReasonCode): void }>();
+
+/**
+ * Connections whose framing Cortex refused. Bytes the parser finds after such a request are the
+ * rest of that request (a smuggling attempt), never a request of their own: they are dropped.
+ */
+const untrustedConnections = new WeakSet<Socket>();
+
+export function isUntrustedConnection(socket: Socket): boolean {
+  return untrustedConnections.has(socket);
+}
+
+/** Replies after which the connection must close: the bytes that follow cannot be trusted. */
+const CLOSE_AFTER: ReadonlySet<ReasonCode> = new Set(['request.bad_framing', 'request.duplicate_header', 'request.bad_host', 'request.malformed']);
+
 const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
 
 export function createRequestHandler(deps: HandlerDeps): RequestHandler {
@@ -55,9 +76,19 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     let path = '-';
     let clientIp = peer;
 
+    let rejectedByParser: ReasonCode | undefined;
+    const bodyPending = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    if (bodyPending) {
+      bodiesInFlight.set(req.socket, { id, replied: () => res.headersSent, reject: (code) => (rejectedByParser = code) });
+    }
     res.once('close', () => {
+      if (bodyPending) bodiesInFlight.delete(req.socket);
       outcome.durationMs = performance.now() - startedAt;
       outcome.status = res.headersSent ? res.statusCode : 499;
+      if (rejectedByParser !== undefined) {
+        outcome.code = rejectedByParser;
+        outcome.status = REASONS[rejectedByParser].status;
+      }
       if (!res.writableFinished && outcome.code === 'ok') outcome.code = 'client.closed';
       if (ctx) for (const f of ctx.route.completeFilters) safeComplete(f, ctx, deps.log);
       deps.complete({
@@ -69,7 +100,9 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
 
     const reply = (code: ReasonCode, detail?: string, headers?: Record<string, string>): void => {
       outcome.code = code;
-      sendProblem(res, code, id, idHeader, detail, headers);
+      const close = bodyPending || CLOSE_AFTER.has(code);
+      if (CLOSE_AFTER.has(code)) untrustedConnections.add(req.socket);
+      sendProblem(res, code, id, idHeader, detail, close ? { ...headers, connection: 'close' } : headers);
     };
 
     const parsed = parseRequestHeaders(req.rawHeaders, idHeader);
@@ -110,6 +143,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       forwardedIn: parsed.incomingForwarded, params: match.params, hasBody,
       contentLength: parsed.contentLength, trustedPeer, protocol: deps.protocol,
     };
+    parsed.forward[idHeader] = id;
     ctx = {
       id, requestIdHeader: idHeader, startedAt, time, snapshot: snap, route, request, req, res,
       log: deps.log, upstreamHeaders: parsed.forward,

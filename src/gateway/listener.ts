@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { rawProblemResponse } from './problem.ts';
 import type { ReasonCode } from './reason-codes.ts';
+import { bodiesInFlight, isUntrustedConnection } from './handler.ts';
 import type { RequestHandler } from './handler.ts';
 
 export interface RejectedConnection {
@@ -48,7 +49,19 @@ export function createGatewayServer(opts: ListenerOptions): Server {
       socket.destroy();
       return;
     }
+    const inFlight = bodiesInFlight.get(socket);
+    if (err.code === 'HPE_INVALID_EOF_STATE' || isUntrustedConnection(socket)) {
+      socket.destroy(); // the client left mid-body, or the bytes belong to a request already refused
+      return;
+    }
     const [code, detail] = PARSER_CODES[err.code ?? ''] ?? (['request.malformed', 'The request is not valid HTTP/1.1.'] as const);
+    if (inFlight) {
+      // The request was already handed to the handler; its one audit event takes this code.
+      inFlight.reject(code);
+      if (inFlight.replied()) socket.end();
+      else socket.end(rawProblemResponse(code, inFlight.id, opts.requestIdHeader(), detail));
+      return;
+    }
     const id = randomUUID();
     opts.onRejected({ id, code, peer: socket.remoteAddress ?? '0.0.0.0', detail });
     socket.end(rawProblemResponse(code, id, opts.requestIdHeader(), detail));

@@ -29,6 +29,13 @@ export function createUpstreamFilter(target: UpstreamTarget, timeoutMs: number, 
       const path = target.basePath + ctx.upstreamPath + (request.query === '' ? '' : '?' + request.query);
       ctx.outcome.upstreamPath = ctx.upstreamPath;
       const handler = new ProxyHandler(ctx, target.name, deps);
+      if (request.hasBody) {
+        // Paused first so that this listener does not start the flow before undici attaches its
+        // own; undici resumes the stream when it starts writing the body upstream.
+        ctx.outcome.bytesIn = 0;
+        ctx.req.pause();
+        ctx.req.on('data', (chunk: Buffer) => (ctx.outcome.bytesIn += chunk.length));
+      }
       target.pool.dispatch(
         {
           path,
@@ -112,7 +119,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const code = classify(err);
     this.deps.observe?.(this.upstream, code === 'upstream.timeout' ? 'timeout' : 'error', (performance.now() - this.started) / 1000);
     if (ctx.res.headersSent) {
-      ctx.outcome.code = 'upstream.reset';
+      ctx.outcome.code = code === 'upstream.timeout' ? 'upstream.timeout' : 'upstream.reset';
       ctx.res.destroy();
       return;
     }
@@ -134,6 +141,8 @@ function classify(err: Error & { code?: string }): ReasonCode {
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN') {
     return 'upstream.connect_failed';
   }
-  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO') return 'upstream.bad_response';
+  if (err.name === 'HTTPParserError' || code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+    return 'upstream.bad_response';
+  }
   return 'upstream.reset';
 }
