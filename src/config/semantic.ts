@@ -126,26 +126,36 @@ interface RouteShape {
   methods: ReadonlySet<string> | undefined;
 }
 
-/** Two routes conflict when a request could match both equally: same host, kind, shape and a shared method. */
+/**
+ * Two routes conflict when the router would register the same pattern for a shared method: a path is
+ * one pattern; a prefix `/p/` is two (`/p` and `/p/*`), so it also collides with a path `/p`.
+ */
 function checkRouteConflicts(routes: Config['routes'], result: SemanticResult): void {
   const seen = new Map<string, RouteShape[]>();
   for (const [id, route] of Object.entries(routes)) {
     const { host, path, prefix, methods } = route.match;
-    const kind = path !== undefined ? 'path' : 'prefix';
-    // Parameter names do not change what a pattern matches; a prefix matches with or without its slash.
-    let shape = (path ?? prefix ?? '').replace(PARAM, '{}');
-    if (kind === 'prefix' && shape.endsWith('/')) shape = shape.slice(0, -1);
-    const key = `${host?.toLowerCase() ?? '*'} ${kind} ${shape}`;
     const mine: RouteShape = { id, methods: methods ? new Set(methods) : undefined };
-    const others = seen.get(key) ?? [];
-    for (const other of others) {
-      const shared = sharedMethods(mine.methods, other.methods);
-      if (shared === undefined) continue;
-      const where = `${host ?? 'any host'}, ${shared}, ${kind} ${path ?? prefix}`;
-      result.errors.push({ at: ['routes', id, 'match'], message: `conflicts with route "${other.id}" (${where})` });
+    const reported = new Set<string>();
+    for (const pattern of registeredPatterns(path, prefix)) {
+      const key = `${host?.toLowerCase() ?? '*'} ${pattern}`;
+      const others = seen.get(key) ?? [];
+      for (const other of others) {
+        const shared = sharedMethods(mine.methods, other.methods);
+        if (shared === undefined || reported.has(other.id)) continue;
+        reported.add(other.id);
+        const where = `${host ?? 'any host'}, ${shared}, ${path !== undefined ? `path ${path}` : `prefix ${prefix}`}`;
+        result.errors.push({ at: ['routes', id, 'match'], message: `conflicts with route "${other.id}" (${where})` });
+      }
+      seen.set(key, [...others, mine]);
     }
-    seen.set(key, [...others, mine]);
   }
+}
+
+/** The patterns the router registers, with parameter names erased (they do not change a match). */
+function registeredPatterns(path: string | undefined, prefix: string | undefined): string[] {
+  if (path !== undefined) return [path.replace(PARAM, '{}')];
+  const base = (prefix ?? '/').replace(PARAM, '{}').replace(/\/$/, '');
+  return base === '' ? ['/*'] : [base, `${base}/*`];
 }
 
 function sharedMethods(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): string | undefined {

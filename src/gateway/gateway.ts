@@ -107,7 +107,12 @@ export class Gateway {
     const loaded = loadConfig({ file: opts.configFile, text: opts.configText, stage: opts.stage, env: opts.env ?? process.env });
     if (!loaded.ok) throw new ConfigError(loaded.errors);
     for (const w of loaded.warnings) opts.log.warn({ path: w.path }, w.message);
-    return new Gateway(opts, loaded.config, loaded.stage);
+    try {
+      return new Gateway(opts, loaded.config, loaded.stage);
+    } catch (err) {
+      if (err instanceof SnapshotError) throw new ConfigError(err.problems.map(splitProblem));
+      throw err;
+    }
   }
 
   current(): Snapshot {
@@ -252,4 +257,10 @@ export class Gateway {
     const cfg = this.snapshot.config;
     return [...this.snapshot.routes.values()].map((r) => ({ id: r.id, upstream: r.upstream, match: cfg.routes[r.id]?.match, filters: r.chain.map((f) => f.name) }));
   }
+}
+
+/** 'routes.x.upstream: message' → { path, message } */
+function splitProblem(problem: string): ConfigProblem {
+  const at = problem.indexOf(': ');
+  return at === -1 ? { path: '', message: problem } : { path: problem.slice(0, at), message: problem.slice(at + 2) };
 }

@@ -209,11 +209,13 @@ export function normalizePeer(addr: string | undefined): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
+/** Lower-cased, without the port, and without a trailing dot (`api.example.com.` is the same host). */
 function hostname(hostHeader: string): string {
   const h = hostHeader.toLowerCase();
   if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
   const colon = h.indexOf(':');
-  return colon === -1 ? h : h.slice(0, colon);
+  const name = colon === -1 ? h : h.slice(0, colon);
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 /** The nearest address in X-Forwarded-For that is not itself a trusted proxy. */

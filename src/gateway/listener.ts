@@ -2,7 +2,7 @@
 // here in the same problem+json shape and still counted and audited.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { rawProblemResponse } from './problem.ts';
 import type { ReasonCode } from './reason-codes.ts';
@@ -64,7 +64,17 @@ export function createGatewayServer(opts: ListenerOptions): Server {
     }
     const id = randomUUID();
     opts.onRejected({ id, code, peer: socket.remoteAddress ?? '0.0.0.0', detail });
-    socket.end(rawProblemResponse(code, id, opts.requestIdHeader(), detail));
+    const reply = rawProblemResponse(code, id, opts.requestIdHeader(), detail);
+    // A pipelined request before the bad bytes is still being answered: let its response go first.
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current && !current.writableFinished) {
+      current.once('finish', () => socket.end(reply));
+      current.once('close', () => {
+        if (!current.writableFinished) socket.destroy();
+      });
+    } else {
+      socket.end(reply);
+    }
   });
   server.on('connect', (_req, socket: Socket) => {
     const id = randomUUID();

@@ -43,12 +43,18 @@ export async function startTestGateway(body: string, opts: { env?: NodeJS.Proces
       b,
     ].join('\n');
   writeFileSync(configFile, render(body));
-  const runtime = await startRuntime({
-    configFile,
-    env: { ...process.env, ...opts.env },
-    log: createLogger({ level: 'silent' }),
-    watch: opts.watch ?? false,
-  });
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime({
+      configFile,
+      env: { ...process.env, ...opts.env },
+      log: createLogger({ level: 'silent' }),
+      watch: opts.watch ?? false,
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true }); // a config that does not start leaves no temp dir
+    throw err;
+  }
   const port = runtime.addresses.gateway.port;
   return {
     runtime,

@@ -86,6 +86,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
+    if (statusCode < 200) return; // 1xx (e.g. 103 Early Hints) are informational; the final head follows
     const { ctx } = this;
     const out = responseHeaders(headers);
     const reqIdHeader = ctx.requestIdHeader;

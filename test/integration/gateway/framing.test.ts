@@ -3,7 +3,7 @@
 // that are not HTTP. Every rejection is one problem+json reply, one audit event, nothing upstream.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startTestGateway } from '../../helpers/gateway.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { parseResponse } from '../../helpers/raw-http.ts';
@@ -38,12 +38,20 @@ beforeEach(() => {
 const SMUGGLED = 'GET /api/smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n';
 const head = (...lines: string[]) => ['POST /api/upload HTTP/1.1', 'Host: localhost', ...lines].join('\r\n') + '\r\n\r\n';
 
+interface Options {
+  /** Bytes sent once the request has started (reached the upstream or been answered). */
+  later?: string;
+  /** The head was valid, so the request may have started streaming upstream before the body failed. */
+  streamed?: boolean;
+}
+
 /**
- * Sends `bytes` (optionally `later` after the first reply byte arrives or 50 ms), then asserts:
- * exactly one problem reply with `code` on the wire, the connection closed by the gateway, one
- * audit event for that request id and no other event for the connection, nothing complete upstream.
+ * Sends `bytes` (and `later`), then asserts: exactly one problem reply with `code` on the wire, the
+ * connection closed by the gateway, one audit event for that request id and no other event for the
+ * connection, no complete request upstream and never the smuggled one.
  */
-async function rejectedOnce(bytes: string | Buffer, status: number, code: string, label: string, later?: string): Promise<void> {
+async function rejectedOnce(bytes: string | Buffer, status: number, code: string, label: string, opts: Options = {}): Promise<void> {
+  const { later } = opts;
   const auditBefore = (await gw.audit()).length;
   const conn = await openRaw(gw.port);
   conn.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
@@ -67,7 +75,7 @@ async function rejectedOnce(bytes: string | Buffer, status: number, code: string
   );
   assert.equal(upstream.requests.length, 0, `${label}: no complete request upstream`);
   assert.ok(!started.some((r) => r.url === '/api/smuggled'), `${label}: the smuggled request never reaches the upstream`);
-  if (later === undefined) assert.equal(started.length, 0, `${label}: not even a request head reaches the upstream`);
+  if (!opts.streamed) assert.equal(started.length, 0, `${label}: not even a request head reaches the upstream`);
 }
 
 describe('Content-Length and Transfer-Encoding', () => {
@@ -89,12 +97,39 @@ describe('Content-Length and Transfer-Encoding', () => {
   });
 
   test('a malformed chunk size in the first packet → 400, one audit event', async () => {
-    await rejectedOnce(head('Transfer-Encoding: chunked') + 'zz\r\nabc\r\n0\r\n\r\n', 400, 'request.bad_framing', 'bad chunk');
+    await rejectedOnce(head('Transfer-Encoding: chunked') + 'zz\r\nabc\r\n0\r\n\r\n', 400, 'request.bad_framing', 'bad chunk', { streamed: true });
   });
 
   test('a malformed chunk after a good one → 400 and the upstream request is aborted, not completed', async () => {
-    await rejectedOnce(head('Transfer-Encoding: chunked') + '3\r\nabc\r\n', 400, 'request.bad_framing', 'late bad chunk', 'zz\r\n');
+    await rejectedOnce(head('Transfer-Encoding: chunked') + '3\r\nabc\r\n', 400, 'request.bad_framing', 'late bad chunk', { later: 'zz\r\n', streamed: true });
     for (const r of started) await eventually(() => (r.destroyed || r.readableAborted ? true : undefined), 'the upstream request to close');
+  });
+});
+
+describe('pipelining', () => {
+  test('a malformed request pipelined behind a valid one does not take the valid one’s place', async (t) => {
+    let held: ServerResponse | undefined;
+    upstream.handle((_req, res) => {
+      held = res;
+    });
+    t.after(() => upstream.handle((req, res) => res.end(req.url)));
+    const auditBefore = (await gw.audit()).length;
+    const conn = await openRaw(gw.port);
+    conn.write('GET /api/first HTTP/1.1\r\nHost: localhost\r\n\r\nGARBAGE\r\n\r\n');
+    await eventually(() => held, 'the first request to reach the upstream');
+    held?.end('first answer');
+    await conn.closed(1_000);
+    conn.destroy();
+    const text = conn.text();
+    const first = parseResponse(text);
+    assert.equal(first.status, 200, `the first response answers the first request: ${JSON.stringify(text)}`);
+    assert.equal(first.body, 'first answer');
+    const second = parseResponse(text.slice(text.indexOf('first answer') + 'first answer'.length));
+    const badId = assertProblem(second, 400, 'request.malformed');
+    const events = (await gw.audit()).slice(auditBefore);
+    assert.deepEqual(events.map((e) => e.outcome.code).sort(), ['ok', 'request.malformed']);
+    assert.equal(events.find((e) => e.outcome.code === 'ok')?.id, first.headers['x-request-id']);
+    assert.equal(events.find((e) => e.outcome.code === 'request.malformed')?.id, badId);
   });
 });
 

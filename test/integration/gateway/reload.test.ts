@@ -89,6 +89,12 @@ describe('reload', () => {
     await served(gw, '/b/x', 'from b', 'rb');
   });
 
+  test('a path route and a prefix route on the same path are refused by validation, naming the route', () => {
+    const r = gw.rewrite(config(ROUTE_A, 'rc: { match: { path: /c }, upstream: a }', 'rd: { match: { prefix: /c/ }, upstream: b }'));
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.problems.some((p) => /^routes\.(rc|rd)\.match\b/.test(p)), `a config problem with its path, got ${JSON.stringify(r)}`);
+  });
+
   test('a request in flight during a reload completes against its original snapshot', async () => {
     let held: ServerResponse | undefined;
     a.handle((_req, res) => {

@@ -134,6 +134,30 @@ describe('a client that goes away cancels the upstream request', () => {
     assert.equal(event?.outcome.status, 499);
   });
 
+  test('in the middle of a streaming download', async () => {
+    const closed = new Promise<void>((resolve) => {
+      upstream.handle((_req, res) => {
+        hanging.push(res);
+        res.once('close', () => resolve());
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const chunk = Buffer.alloc(64 * 1024, 'd');
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+      });
+    });
+    const conn = await openRaw(gw.port);
+    conn.write('GET /api/endless HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await conn.until((t) => t.length > 256 * 1024);
+    conn.destroy();
+    await bounded(closed, 'the upstream response to be cancelled');
+    const [event] = await auditWhere(gw, (e) => e.what.path === '/api/endless');
+    assert.equal(event?.outcome.code, 'client.closed');
+    assert.equal(event?.outcome.upstreamStatus, 200);
+  });
+
   test('in the middle of an upload', async () => {
     const conn = await openRaw(gw.port);
     conn.write('POST /api/upload-abandoned HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));

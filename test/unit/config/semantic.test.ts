@@ -40,9 +40,18 @@ test('routes that differ in host, method or kind of match do not conflict', () =
     withRoutes(yaml`
       orders-list-b: { match: { methods: [GET], path: /orders, host: b.example.com }, upstream: orders }
       orders-create: { match: { methods: [POST], path: /orders }, upstream: orders }
-      orders-prefix: { match: { methods: [GET], prefix: /orders }, upstream: orders }
+      orders-prefix: { match: { methods: [GET], prefix: /orders/archive/ }, upstream: orders }
     `),
   );
+});
+
+test('a prefix /p/ also claims the path /p, so it conflicts with a path route on /p', () => {
+  const problems = errorsOf(
+    withRoutes(yaml`
+      orders-prefix: { match: { methods: [GET], prefix: /orders/ }, upstream: orders }
+    `),
+  );
+  assert.deepEqual(summary(problems), ['routes.orders-prefix.match @22: conflicts with route "orders-list" (any host, GET, prefix /orders/)']);
 });
 
 test('rewrite.stripPrefix must be a prefix of the match', () => {
