@@ -115,18 +115,27 @@ export function addHeader(into: Record<string, string | string[]>, name: string,
 
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate']);
 
-/** Upstream response headers minus hop-by-hop ones and any the upstream's Connection names. */
-export function responseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+/**
+ * The upstream's response headers, from undici's raw list (name, value, ... as Buffers), minus
+ * hop-by-hop ones and any the upstream's Connection names.
+ */
+export function responseHeadersFromRaw(raw: readonly Buffer[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  const connection = headers.connection;
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || RESPONSE_HOP_BY_HOP.has(name)) continue;
-    out[name] = value;
+  let connection: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (RESPONSE_HOP_BY_HOP.has(name)) {
+      if (name === 'connection') (connection ??= []).push(value);
+      continue;
+    }
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (typeof prev === 'string') out[name] = [prev, value];
+    else prev.push(value);
   }
-  if (connection !== undefined) {
-    const values = typeof connection === 'string' ? [connection] : connection;
-    for (const value of values) {
+  if (connection) {
+    for (const value of connection) {
       for (const token of value.toLowerCase().split(',')) delete out[token.trim()];
     }
   }

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isValidRequestId, parseRequestHeaders, responseHeaders } from '../../../src/gateway/headers.ts';
+import { isValidRequestId, parseRequestHeaders, responseHeadersFromRaw } from '../../../src/gateway/headers.ts';
+
+/** The upstream's response headers as undici hands them over: name, value, ... as Buffers. */
+function responseHeaders(headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  const raw: Buffer[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of typeof value === 'string' ? [value] : value) raw.push(Buffer.from(name, 'latin1'), Buffer.from(v, 'latin1'));
+  }
+  return responseHeadersFromRaw(raw);
+}
 import type { HeaderError, ParsedHeaders } from '../../../src/gateway/headers.ts';
 
 const ID_HEADER = 'x-request-id';
@@ -243,7 +252,6 @@ void test('responseHeaders strips hop-by-hop headers and keeps the rest', () => 
     trailer: 'x-checksum',
     upgrade: 'h2c',
     'proxy-authenticate': 'Basic',
-    'x-absent': undefined,
   });
   assert.deepEqual(plain(got), { 'content-type': 'application/json', 'content-length': '12', 'set-cookie': ['a=1', 'b=2'] });
 });
