@@ -35,7 +35,7 @@ function strip(headers: IncomingHttpHeaders): Record<string, string | string[]> 
 const server = http.createServer((req, res) => {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   pool.stream(
-    { method: req.method as 'GET', path: req.url ?? '/', headers: strip(req.headers), body: hasBody ? req : null },
+    { method: req.method ?? 'GET', path: req.url ?? '/', headers: strip(req.headers), body: hasBody ? req : null },
     ({ statusCode, headers }) => {
       res.writeHead(statusCode, strip(headers));
       return res;

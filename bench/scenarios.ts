@@ -3,12 +3,14 @@
 // runner and the report pick them up (one section per scenario, one row per proxy).
 
 export type Baseline = 'nginx' | 'bare';
-export type ProxyId = Baseline | 'cortex';
+/** 'direct' is the calibration row: the load generators straight at the upstream, no proxy. */
+export type ProxyId = Baseline | 'cortex' | 'direct';
 
 export const PROXY_LABEL: Record<ProxyId, string> = {
   nginx: 'nginx (1 worker)',
   bare: 'bare undici proxy',
   cortex: 'Cortex',
+  direct: 'no proxy (calibration)',
 };
 
 export interface ScenarioContext {

@@ -11,12 +11,16 @@ export interface FixedRateRequest {
   rate: number;
   connections: number;
   durationS: number;
+  /** Seconds of an identical, uncounted autocannon run first (warms up the generator's JIT). */
+  warmupS: number;
   headers?: Record<string, string>;
 }
 
 export interface FixedRateResult {
   targetRps: number;
   achievedRps: number;
+  /** Requests completed by the warm-up run. */
+  warmupCompleted: number;
   durationS: number;
   completed: number;
   ok2xx: number;
@@ -47,7 +51,19 @@ async function main(): Promise<void> {
   let lat = new Float64Array(Math.max(1024, Math.ceil(req.rate * req.durationS * 1.5)));
   let n = 0;
   const slots = new Uint32Array(req.durationS * 100 + 200); // 10 ms slots
-  const start = performance.now();
+
+  let warmupCompleted = 0;
+  if (req.warmupS > 0) {
+    const w = await autocannon({
+      url: req.url,
+      connections: req.connections,
+      duration: req.warmupS,
+      overallRate: req.rate,
+      headers: req.headers,
+      timeout: 10,
+    });
+    warmupCompleted = w['2xx'] + w.non2xx;
+  }
 
   const instance = autocannon({
     url: req.url,
@@ -57,6 +73,7 @@ async function main(): Promise<void> {
     headers: req.headers,
     timeout: 10,
   });
+  const start = performance.now();
   instance.on('response', (_client, statusCode, _bytes, ms) => {
     if (statusCode < 200 || statusCode >= 300) return;
     if (n === lat.length) {
@@ -85,6 +102,7 @@ async function main(): Promise<void> {
   const result: FixedRateResult = {
     targetRps: req.rate,
     achievedRps: completed / r.duration,
+    warmupCompleted,
     durationS: r.duration,
     completed,
     ok2xx: r['2xx'],

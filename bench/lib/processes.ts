@@ -2,7 +2,7 @@
 // `taskset -c N`, runs in its own process group, logs to a file under bench/.work/, and is
 // registered so that it is stopped on normal exit, on error and on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -27,6 +27,12 @@ export interface StartOptions {
 }
 
 const running = new Set<Started>();
+/** Set once a signal asked us to stop: nothing new is started after that. */
+let shuttingDown = false;
+
+function refuseIfStopping(what: string): void {
+  if (shuttingDown) throw new Error(`not starting ${what}: the bench is stopping`);
+}
 
 let niceness = 0;
 /**
@@ -37,6 +43,19 @@ export function setNiceness(n: number): void {
   niceness = n;
 }
 
+/**
+ * With scheduler autogroups (kernel.sched_autogroup_enabled=1), niceness only counts inside a
+ * session, and every detached child is a session of its own: give its autogroup the same niceness.
+ */
+function prioritize(pid: number): void {
+  if (niceness === 0) return;
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
+  } catch {
+    // no autogroups on this kernel, or not allowed: plain nice still applies
+  }
+}
+
 /** taskset -c cpu [nice -n N] command ...args */
 function pinned(cpu: number, command: string, args: readonly string[]): [string, string[]] {
   const nice = niceness === 0 ? [] : ['nice', '-n', String(niceness)];
@@ -45,6 +64,7 @@ function pinned(cpu: number, command: string, args: readonly string[]): [string,
 
 /** Spawns `taskset -c <cpu> [nice -n N] command ...args` in a new process group, stdout+stderr to logFile. */
 export function startPinned(opts: StartOptions): Started {
+  refuseIfStopping(opts.name);
   const fd = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
@@ -59,6 +79,7 @@ export function startPinned(opts: StartOptions): Started {
     closeSync(fd);
   }
   if (child.pid === undefined) throw new Error(`could not start ${opts.name} (${opts.command})`);
+  prioritize(child.pid);
   let done = false;
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -122,6 +143,7 @@ export function installCleanupHandlers(): void {
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
+      shuttingDown = true;
       console.error(`\n${sig}: stopping ${running.size} process(es) started by the bench...`);
       void stopAll().finally(() => process.exit(130));
     });
@@ -184,6 +206,7 @@ export function runPinned(
   args: readonly string[],
   opts: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  refuseIfStopping(command);
   return new Promise((resolve, reject) => {
     const [cmd, argv] = cpu === undefined ? [command, args] : pinned(cpu, command, args);
     const child = spawn(cmd, argv, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -191,6 +214,7 @@ export function runPinned(
       child.once('error', reject);
       return;
     }
+    if (cpu !== undefined) prioritize(child.pid);
     // Registered like a long-running process so that Ctrl-C stops it too.
     const exited = new Promise<number | string>((res) => child.once('close', (c, s) => res(c ?? s ?? 'unknown')));
     const entry: Started = {
@@ -224,10 +248,14 @@ export function runPinned(
 // ---- CPU accounting from /proc, to tell whether the proxy (core 0) was the bottleneck ----
 
 export interface CpuSample {
-  /** Per-core busy (not idle/iowait; includes steal), steal and total jiffies from /proc/stat. */
-  cores: Map<number, { busy: number; steal: number; total: number }>;
-  /** utime+stime jiffies of the watched process tree. */
-  procJiffies: number;
+  /**
+   * Per-core jiffies from /proc/stat: busy (all but idle/iowait; steal included), task (user, nice,
+   * system: time in processes, which excludes the interrupt and softirq work of our own traffic),
+   * steal and total.
+   */
+  cores: Map<number, { busy: number; task: number; steal: number; total: number }>;
+  /** utime+stime jiffies of the watched process tree (none watched: undefined). */
+  procJiffies?: number;
   atMs: number;
 }
 
@@ -239,7 +267,8 @@ function readCores(): CpuSample['cores'] {
     const v = m[2]!.trim().split(/\s+/).map(Number);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal
     const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
-    cores.set(Number(m[1]), { busy: total - idle, steal: v[7] ?? 0, total });
+    const task = (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0);
+    cores.set(Number(m[1]), { busy: total - idle, task, steal: v[7] ?? 0, total });
   }
   return cores;
 }
@@ -278,7 +307,7 @@ function treeJiffies(root: number): number {
 }
 
 export function sampleCpu(pid: number | undefined): CpuSample {
-  return { cores: readCores(), procJiffies: pid === undefined ? 0 : treeJiffies(pid), atMs: performance.now() };
+  return { cores: readCores(), procJiffies: pid === undefined ? undefined : treeJiffies(pid), atMs: performance.now() };
 }
 
 const CLK_TCK = 100; // Linux USER_HZ
@@ -288,22 +317,31 @@ export interface CpuUse {
   cores: Record<number, number>;
   /** Steal % of each core (time the hypervisor gave to someone else). */
   steal: Record<number, number>;
-  /** The watched process tree's user+system time, as % of one core. */
-  processPct: number;
+  /** % of each core spent in processes (user, nice, system), interrupt and softirq work excluded. */
+  task: Record<number, number>;
+  /** The watched process tree's user+system time, as % of one core (absent when none was watched). */
+  processPct?: number;
 }
 
 /** Busy and steal % of each core, and of the process tree as % of one core, between two samples. */
 export function cpuBetween(a: CpuSample, b: CpuSample): CpuUse {
   const cores: Record<number, number> = {};
   const steal: Record<number, number> = {};
+  const task: Record<number, number> = {};
   for (const [id, end] of b.cores) {
     const start = a.cores.get(id);
     if (!start || end.total === start.total) continue;
-    cores[id] = (100 * (end.busy - start.busy)) / (end.total - start.total);
-    steal[id] = (100 * (end.steal - start.steal)) / (end.total - start.total);
+    const span = end.total - start.total;
+    cores[id] = (100 * (end.busy - start.busy)) / span;
+    steal[id] = (100 * (end.steal - start.steal)) / span;
+    task[id] = (100 * (end.task - start.task)) / span;
   }
   const seconds = (b.atMs - a.atMs) / 1000;
-  return { cores, steal, processPct: seconds > 0 ? (100 * (b.procJiffies - a.procJiffies)) / CLK_TCK / seconds : 0 };
+  const use: CpuUse = { cores, steal, task };
+  if (a.procJiffies !== undefined && b.procJiffies !== undefined && seconds > 0) {
+    use.processPct = (100 * (b.procJiffies - a.procJiffies)) / CLK_TCK / seconds;
+  }
+  return use;
 }
 
 /**

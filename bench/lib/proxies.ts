@@ -1,6 +1,6 @@
 // How to start each proxy under test (all pinned to the proxy core).
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { renderProxyConf, startNginx } from './nginx.ts';
@@ -13,7 +13,8 @@ const CORTEX_BIN = join(ROOT, 'bin', 'cortex.js');
 
 export interface RunningProxy {
   id: ProxyId;
-  process: Started;
+  /** Undefined for 'direct' (the upstream itself, already running). */
+  process?: Started;
   port: number;
   /** The command line, for the report. */
   command: string;
@@ -24,6 +25,8 @@ export async function startProxy(
   opts: { cpu: number; workDir: string; port: number; upstreamPort: number; scenario: Scenario; ctx: ScenarioContext },
 ): Promise<RunningProxy> {
   switch (id) {
+    case 'direct':
+      return { id, port: opts.upstreamPort, command: 'the load generators straight at the upstream nginx, both on the load core' };
     case 'nginx': {
       const p = await startNginx({
         name: `nginx-proxy-${opts.scenario.name}`,
@@ -32,7 +35,8 @@ export async function startProxy(
         port: opts.port,
         conf: (prefix) => renderProxyConf(prefix, opts.port, opts.upstreamPort),
       });
-      return { id, process: p, port: opts.port, command: `taskset -c ${opts.cpu} nginx -c ${p.logFile.replace(/stdout\.log$/, 'nginx.conf')}` };
+      const conf = join(opts.workDir, `nginx-proxy-${opts.scenario.name}`, 'nginx.conf');
+      return { id, process: p, port: opts.port, command: `taskset -c ${opts.cpu} nginx -c ${relative(ROOT, conf)}` };
     }
     case 'bare': {
       const args = [BARE, '--port', String(opts.port), '--upstream', `http://127.0.0.1:${opts.upstreamPort}`, '--connections', '128'];
@@ -64,7 +68,7 @@ export async function startProxy(
         id,
         process: p,
         port: opts.port,
-        command: `taskset -c ${opts.cpu} node bin/cortex.js serve --config ${configFile.slice(ROOT.length)}`,
+        command: `taskset -c ${opts.cpu} node bin/cortex.js serve --config ${relative(ROOT, configFile)}`,
       };
     }
   }

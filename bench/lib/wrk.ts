@@ -14,28 +14,81 @@ export interface WrkResult {
   maxMs: number;
   meanMs: number;
   errors: { connect: number; read: number; write: number; status: number; timeout: number };
+  /** Paced runs only: the schedule, and how many sends were more than 1 ms behind it. */
+  pacing?: { targetRps: number; sends: number; late: number };
 }
 
 const MARK = 'BENCH_JSON ';
 
-// wrk reports latency in microseconds; summary.duration is in microseconds too.
+// wrk reports latency in microseconds; summary.duration is in microseconds too. Threads' own
+// counters (the paced script's late sends) are read back with thread:get() in done().
 const DONE_LUA = `
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
 done = function(summary, latency, requests)
   local e = summary.errors
+  local late, sends = 0, 0
+  for _, t in ipairs(threads) do
+    late = late + (t:get("late") or 0)
+    sends = sends + (t:get("sends") or 0)
+  end
   io.write(string.format(
     '${MARK}{"requests":%d,"duration_us":%d,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d,"mean":%.3f,' ..
-    '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
+    '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"late":%d,"sends":%d}\\n',
     summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
     latency.max, latency.mean,
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, late, sends))
 end
 `;
 
-export function writeWrkScript(workDir: string): string {
-  const file = join(workDir, 'wrk-done.lua');
-  writeFileSync(file, DONE_LUA);
-  return file;
+// Paced load: one schedule for the whole thread, slot i at t0 + i/rate; whichever connection asks
+// next (wrk calls delay() before each request) takes the next slot and waits for it. The rate
+// (requests/s) is the script argument. wrk's timers have 1 ms resolution; a send more than 1 ms
+// behind its slot (every connection busy: the proxy is not keeping up) counts as late.
+const PACED_LUA = `
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]]
+local ts = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local interval
+local next_slot
+late = 0
+sends = 0
+init = function(args)
+  interval = 1000 / tonumber(args[1])
+end
+delay = function()
+  local t = now_ms()
+  if next_slot == nil then next_slot = t end
+  local wait = next_slot - t
+  next_slot = next_slot + interval
+  sends = sends + 1
+  if wait <= 0 then
+    if wait < -1 then late = late + 1 end
+    return 0
+  end
+  return math.ceil(wait)
+end
+${DONE_LUA}`;
+
+export interface WrkScripts {
+  done: string;
+  paced: string;
+}
+
+export function writeWrkScripts(workDir: string): WrkScripts {
+  const done = join(workDir, 'wrk-done.lua');
+  const paced = join(workDir, 'wrk-paced.lua');
+  writeFileSync(done, DONE_LUA);
+  writeFileSync(paced, PACED_LUA);
+  return { done, paced };
 }
 
 export interface WrkOptions {
@@ -43,14 +96,18 @@ export interface WrkOptions {
   cpu: number;
   connections: number;
   durationS: number;
-  script: string;
+  scripts: WrkScripts;
   headers?: Record<string, string>;
+  /** Paced at this many requests/s (the paced script) instead of as fast as possible. */
+  rate?: number;
 }
 
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
-  const args = ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', '-s', o.script];
+  const script = o.rate === undefined ? o.scripts.done : o.scripts.paced;
+  const args = ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', '-s', script];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`);
   args.push(o.url);
+  if (o.rate !== undefined) args.push('--', String(o.rate));
   const r = await runPinned(o.cpu, 'wrk', args, { timeoutMs: (o.durationS + 30) * 1000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith(MARK));
   if (r.code !== 0 || line === undefined) {
@@ -70,6 +127,7 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
     maxMs: n('max') / 1000,
     meanMs: n('mean') / 1000,
     errors: { connect: n('connect'), read: n('read'), write: n('write'), status: n('status'), timeout: n('timeout') },
+    ...(o.rate === undefined ? {} : { pacing: { targetRps: o.rate, sends: n('sends'), late: n('late') } }),
   };
 }
 

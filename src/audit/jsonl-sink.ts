@@ -1,6 +1,8 @@
-// Audit events as JSON lines, to a file or stdout. sonic-boom buffers asynchronously: a busy gateway
-// writes in chunks of minLength bytes instead of one syscall per event, and a short unref'd timer
-// pushes a quiet gateway's last events out promptly without keeping the process alive.
+// Audit events as JSON lines, to a file or stdout. Lines are batched here (an array and a character
+// count, joined once per batch) and each batch goes to sonic-boom as one write: sonic-boom measures
+// the byte length of its pending buffer on every write() call, which costs O(buffer) per event when
+// fed line by line. A short unref'd timer pushes a quiet gateway's last events out promptly without
+// keeping the process alive.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sonicBoom from 'sonic-boom';
@@ -11,42 +13,40 @@ import type { AuditSink } from './sink.ts';
 const { SonicBoom } = sonicBoom;
 
 export interface JsonlSinkOptions {
-  /** Bytes buffered before a write is issued. Must stay below sonic-boom's maxWrite (16 KiB). */
-  minLength?: number;
-  /** Longest time an event waits in the buffer. */
+  /** Characters of JSON lines gathered before a batch is handed to the writer. */
+  batchChars?: number;
+  /** Longest time an event waits in the batch. */
   flushIntervalMs?: number;
-  /** Buffer cap while the destination is slow or broken; events past it are dropped (and counted). */
+  /** Buffer cap while the destination is slow or broken; batches past it are dropped (and counted). */
   maxBufferBytes?: number;
   name?: string;
 }
 
-const DEFAULTS = { minLength: 64 * 1024, flushIntervalMs: 200, maxBufferBytes: 16 * 1024 * 1024 };
+const DEFAULTS = { batchChars: 64 * 1024, flushIntervalMs: 200, maxBufferBytes: 16 * 1024 * 1024 };
 
 export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): AuditSink {
   const toStdout = path === 'stdout';
   const flushIntervalMs = opts.flushIntervalMs ?? DEFAULTS.flushIntervalMs;
+  const batchChars = opts.batchChars ?? DEFAULTS.batchChars;
   // The directory may hold identities and access history: keep it private like the file.
   if (!toStdout) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
 
   const stream = new SonicBoom({
     dest: toStdout ? 1 : path,
-    minLength: opts.minLength ?? DEFAULTS.minLength,
-    maxLength: opts.maxBufferBytes ?? DEFAULTS.maxBufferBytes,
-    // Large batches: one write syscall per ~64 KiB of events rather than per 4 KiB keeps the
-    // libuv thread that performs it from competing with the request path on a busy core.
+    minLength: 0,
     maxWrite: 1024 * 1024,
+    maxLength: opts.maxBufferBytes ?? DEFAULTS.maxBufferBytes,
     append: true,
     mode: 0o600,
     sync: false,
   });
 
+  let batch: string[] = [];
+  let batchLength = 0;
   let ready = false;
   let openFailed = false;
-  let dropped = false;
-  // Bytes accepted vs. bytes on disk: tells the timer whether anything is still buffered.
-  let queued = 0;
-  let written = 0;
-  // An async failure (open, write) is surfaced by the next write() so AuditLog counts and logs it.
+  let droppedEvents = 0;
+  // An async failure (open, write) or a drop is surfaced by the next write() so AuditLog counts it.
   let failure: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -58,24 +58,29 @@ export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): Audi
     if (!ready) openFailed = true;
     failure = err;
   });
-  stream.on('drop', () => {
-    dropped = true;
-  });
-  stream.on('write', (n: number) => {
-    written += n;
-  });
+
+  /** Hands the gathered lines to sonic-boom as one string. */
+  function handOver(): void {
+    if (batch.length === 0) return;
+    const lines = batch.length;
+    const data = batch.join('');
+    batch = [];
+    batchLength = 0;
+    let dropped = false;
+    const onDrop = () => (dropped = true);
+    stream.once('drop', onDrop);
+    stream.write(data);
+    stream.off('drop', onDrop);
+    if (dropped) droppedEvents += lines;
+  }
 
   const tick = (): void => {
     timer = undefined;
     if (closing !== undefined) return;
-    // Until the file is open sonic-boom holds the data anyway; try again on the next tick.
-    if (!ready) {
-      if (!openFailed) arm();
-      return;
-    }
-    stream.flush();
-    // A flush during an in-flight write is a no-op in sonic-boom; look again rather than strand data.
-    if (queued > written) arm();
+    handOver();
+    // Until the file is open sonic-boom holds the data anyway.
+    if (ready) stream.flush();
+    else if (!openFailed) arm();
   };
   function arm(): void {
     if (timer !== undefined) return;
@@ -93,16 +98,21 @@ export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): Audi
         failure = undefined;
         throw err;
       }
+      if (droppedEvents > 0) {
+        const n = droppedEvents;
+        droppedEvents = 0;
+        throw new Error(`audit buffer full: ${n} events dropped`);
+      }
       const line = JSON.stringify(event) + '\n';
-      dropped = false;
-      stream.write(line);
-      if (dropped) throw new Error('audit buffer full, event dropped');
-      queued += Buffer.byteLength(line);
+      batch.push(line);
+      batchLength += line.length;
+      if (batchLength >= batchChars) handOver();
       arm();
     },
 
     flush(): Promise<void> {
       if (closing !== undefined) return closing;
+      handOver();
       return new Promise((resolve, reject) => {
         stream.flush((err?: Error) => (err ? reject(err) : resolve()));
       });
@@ -118,6 +128,7 @@ export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): Audi
           resolve();
           return;
         }
+        handOver();
         stream.once('close', () => resolve());
         stream.once('error', reject);
         stream.end();

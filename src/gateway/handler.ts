@@ -98,12 +98,8 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       });
     });
 
-    const reply = (code: ReasonCode, detail?: string, headers?: Record<string, string>): void => {
-      outcome.code = code;
-      const close = bodyPending || CLOSE_AFTER.has(code);
-      if (CLOSE_AFTER.has(code)) untrustedConnections.add(req.socket);
-      sendProblem(res, code, id, idHeader, detail, close ? { ...headers, connection: 'close' } : headers);
-    };
+    const reply = (code: ReasonCode, detail?: string, headers?: Record<string, string>): void =>
+      localReply(req, res, outcome, id, idHeader, code, detail, headers);
 
     const parsed = parseRequestHeaders(req.rawHeaders, idHeader);
     if ('code' in parsed) return reply(parsed.code, parsed.detail);
@@ -150,12 +146,28 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       upstreamPath: route.rewrite ? route.rewrite(path, match.params) : path,
       outcome,
     };
-    runChain(ctx, route.chain, 0, reply, deps.log);
+    runChain(ctx, route.chain, 0, deps.log);
   };
 }
 
+/** A problem+json reply from the gateway itself; closes the connection where what follows is suspect. */
+function localReply(
+  req: IncomingMessage, res: ServerResponse, outcome: Outcome, id: string, idHeader: string,
+  code: ReasonCode, detail?: string, headers?: Record<string, string>, status?: number,
+): void {
+  outcome.code = code;
+  const bodyPending = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  if (CLOSE_AFTER.has(code)) untrustedConnections.add(req.socket);
+  const close = bodyPending || CLOSE_AFTER.has(code);
+  sendProblem(res, code, id, idHeader, detail, close ? { ...headers, connection: 'close' } : headers, status);
+}
+
+function ctxReply(ctx: RequestContext, code: ReasonCode, detail?: string, headers?: Record<string, string>, status?: number): void {
+  localReply(ctx.req, ctx.res, ctx.outcome, ctx.id, ctx.requestIdHeader, code, detail, headers, status);
+}
+
 /** Runs filters in order; stays synchronous until a filter returns a promise. */
-function runChain(ctx: RequestContext, chain: readonly HttpFilter[], from: number, reply: (code: ReasonCode, detail?: string) => void, log: Logger): void {
+function runChain(ctx: RequestContext, chain: readonly HttpFilter[], from: number, log: Logger): void {
   for (let i = from; i < chain.length; i++) {
     const f = chain[i] as HttpFilter;
     if (!f.onRequest) continue;
@@ -163,36 +175,29 @@ function runChain(ctx: RequestContext, chain: readonly HttpFilter[], from: numbe
     try {
       result = f.onRequest(ctx);
     } catch (err) {
-      return filterFailed(ctx, f, err, reply, log);
+      return filterFailed(ctx, f, err, log);
     }
     if (result instanceof Promise) {
       result.then(
-        (r) => (applyResult(ctx, r, reply) ? runChain(ctx, chain, i + 1, reply, log) : undefined),
-        (err: unknown) => filterFailed(ctx, f, err, reply, log),
+        (r) => (applyResult(ctx, r) ? runChain(ctx, chain, i + 1, log) : undefined),
+        (err: unknown) => filterFailed(ctx, f, err, log),
       );
       return;
     }
-    if (!applyResult(ctx, result, reply)) return;
+    if (!applyResult(ctx, result)) return;
   }
 }
 
 /** True when the chain should go on. */
-function applyResult(ctx: RequestContext, r: FilterResult, reply: (code: ReasonCode, detail?: string, headers?: Record<string, string>) => void): boolean {
+function applyResult(ctx: RequestContext, r: FilterResult): boolean {
   if (r.action === 'continue') return !ctx.res.destroyed;
-  if (r.action === 'reply') {
-    if (r.reply.status !== undefined && r.reply.status !== REASONS[r.reply.code].status) {
-      ctx.outcome.code = r.reply.code;
-      sendProblem(ctx.res, r.reply.code, ctx.id, ctx.requestIdHeader, r.reply.detail, r.reply.headers, r.reply.status);
-    } else {
-      reply(r.reply.code, r.reply.detail, r.reply.headers);
-    }
-  }
+  if (r.action === 'reply') ctxReply(ctx, r.reply.code, r.reply.detail, r.reply.headers, r.reply.status);
   return false;
 }
 
-function filterFailed(ctx: RequestContext, f: HttpFilter, err: unknown, reply: (code: ReasonCode, detail?: string) => void, log: Logger): void {
+function filterFailed(ctx: RequestContext, f: HttpFilter, err: unknown, log: Logger): void {
   log.error({ requestId: ctx.id, filter: f.name, err }, 'filter threw');
-  if (!ctx.res.headersSent) reply('filter.error', 'An internal error occurred; the request id identifies it in the logs.');
+  if (!ctx.res.headersSent) ctxReply(ctx, 'filter.error', 'An internal error occurred; the request id identifies it in the logs.');
   else ctx.res.destroy();
 }
 
