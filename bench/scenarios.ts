@@ -63,4 +63,24 @@ export const scenarios: readonly Scenario[] = [
       { kind: 'ratio', to: 'nginx', atLeast: 0.45, label: 'Moonshot: Cortex ≥ 0.45× nginx' },
     ],
   },
+  {
+    name: 'passthrough-no-audit',
+    title: 'Passthrough with the audit trail off (what the audit costs)',
+    description: 'As passthrough, with `audit.sinks: []`. Compare with the passthrough section: the difference is the cost of one JSON-lines audit event per request.',
+    path: '/',
+    baselines: ['bare'],
+    cortexConfig: (ctx) => ({
+      version: 1,
+      gateway: { listen: { host: '127.0.0.1', port: ctx.gatewayPort } },
+      admin: { listen: { host: '127.0.0.1', port: ctx.adminPort } },
+      upstreams: { origin: { url: ctx.upstreamUrl } },
+      routes: { all: { match: { prefix: '/' }, upstream: 'origin' } },
+      audit: { sinks: [] },
+      log: { level: 'warn' },
+    }),
+    targets: [
+      { kind: 'ratio', to: 'bare', atLeast: 0.9, label: 'Cortex passthrough without audit ≥ 0.9× bare undici proxy' },
+      { kind: 'half-load-p99', atMostMs: 2, label: 'Cortex p99 at half load ≤ 2 ms' },
+    ],
+  },
 ];
