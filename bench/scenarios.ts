@@ -41,6 +41,19 @@ export interface Scenario {
   targets: readonly Target[];
 }
 
+/** One prefix route `/` to the upstream, with the given audit sinks. */
+function passthroughConfig(ctx: ScenarioContext, sinks: Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    version: 1,
+    gateway: { listen: { host: '127.0.0.1', port: ctx.gatewayPort } },
+    admin: { listen: { host: '127.0.0.1', port: ctx.adminPort } },
+    upstreams: { origin: { url: ctx.upstreamUrl } },
+    routes: { all: { match: { prefix: '/' }, upstream: 'origin' } },
+    audit: { sinks },
+    log: { level: 'warn' },
+  };
+}
+
 export const scenarios: readonly Scenario[] = [
   {
     name: 'passthrough',
@@ -48,15 +61,7 @@ export const scenarios: readonly Scenario[] = [
     description: 'One prefix route `/` to the upstream; audit to a JSON-lines file; log level warn.',
     path: '/',
     baselines: ['nginx', 'bare'],
-    cortexConfig: (ctx) => ({
-      version: 1,
-      gateway: { listen: { host: '127.0.0.1', port: ctx.gatewayPort } },
-      admin: { listen: { host: '127.0.0.1', port: ctx.adminPort } },
-      upstreams: { origin: { url: ctx.upstreamUrl } },
-      routes: { all: { match: { prefix: '/' }, upstream: 'origin' } },
-      audit: { sinks: [{ type: 'jsonl', path: ctx.auditFile }] },
-      log: { level: 'warn' },
-    }),
+    cortexConfig: (ctx) => passthroughConfig(ctx, [{ type: 'jsonl', path: ctx.auditFile }]),
     targets: [
       { kind: 'ratio', to: 'bare', atLeast: 0.9, label: 'Cortex passthrough ≥ 0.9× bare undici proxy' },
       { kind: 'half-load-p99', atMostMs: 2, label: 'Cortex p99 at half load ≤ 2 ms' },
@@ -69,15 +74,7 @@ export const scenarios: readonly Scenario[] = [
     description: 'As passthrough, with `audit.sinks: []`. Compare with the passthrough section: the difference is the cost of one JSON-lines audit event per request.',
     path: '/',
     baselines: ['bare'],
-    cortexConfig: (ctx) => ({
-      version: 1,
-      gateway: { listen: { host: '127.0.0.1', port: ctx.gatewayPort } },
-      admin: { listen: { host: '127.0.0.1', port: ctx.adminPort } },
-      upstreams: { origin: { url: ctx.upstreamUrl } },
-      routes: { all: { match: { prefix: '/' }, upstream: 'origin' } },
-      audit: { sinks: [] },
-      log: { level: 'warn' },
-    }),
+    cortexConfig: (ctx) => passthroughConfig(ctx, []),
     targets: [
       { kind: 'ratio', to: 'bare', atLeast: 0.9, label: 'Cortex passthrough without audit ≥ 0.9× bare undici proxy' },
       { kind: 'half-load-p99', atMostMs: 2, label: 'Cortex p99 at half load ≤ 2 ms' },

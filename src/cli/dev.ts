@@ -32,7 +32,7 @@ export async function runDev(argv: string[]): Promise<number> {
       }),
       env: { ...process.env, CORTEX_ADMIN_TOKEN: token },
       log,
-      readiness: { 'orders-api': () => true },
+      readiness: { 'orders-api': () => orders.listening() },
     },
     () => orders.close(),
   );

@@ -169,6 +169,8 @@ async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, sto
 export interface OrdersApi {
   url: string;
   port: number;
+  /** True while the server accepts connections (the dev gateway's readiness reads it). */
+  listening(): boolean;
   close(): Promise<void>;
 }
 
@@ -193,6 +195,7 @@ export async function startOrdersApi(opts: { host?: string; port?: number } = {}
   return {
     url: `http://${urlHost}:${port}`,
     port,
+    listening: () => server.listening,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err === undefined ? resolve() : reject(err)));

@@ -33,16 +33,6 @@ export interface GatewayOptions {
   readiness?: Record<string, () => boolean>;
 }
 
-export interface GatewayAdminView {
-  metrics: GatewayMetrics;
-  token: string | undefined;
-  readiness(): { ready: boolean; components: Record<string, boolean> };
-  config(): Config;
-  status(): Record<string, unknown>;
-  routes(): unknown[];
-  log: Logger;
-}
-
 export type ReloadResult = { ok: true; generation: number } | { ok: false; problems: string[] };
 
 export class ConfigError extends Error {
@@ -135,8 +125,8 @@ export class Gateway {
     return this.server.address() as AddressInfo;
   }
 
-  /** What the admin listener shows; the process wiring (cli/) connects the two. */
-  adminView(): GatewayAdminView {
+  /** What the admin listener shows (admin/'s AdminDeps, by shape); the process wiring (cli/) connects the two. */
+  adminView() {
     return {
       metrics: this.metrics,
       token: this.snapshot.config.admin.token ?? (this.opts.env ?? process.env).CORTEX_ADMIN_TOKEN,
