@@ -1,5 +1,9 @@
 // One pass over the client's raw header lines: what reaches the upstream is rebuilt from them,
 // never copied. Node folds duplicates in req.headers, so duplicates are caught here.
+import { util } from 'undici';
+
+// undici's lookup of well-known header names (lower-cased, without allocating for the common ones).
+const { headerNameToString } = util;
 
 /** Hop-by-hop (RFC 9110 §7.6.1) plus framing headers, which Cortex re-frames itself. */
 const HOP_BY_HOP = new Set([
@@ -123,7 +127,7 @@ export function responseHeadersFromRaw(raw: readonly Buffer[]): Record<string, s
   const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   let connection: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const name = headerNameToString(raw[i] as Buffer);
     const value = (raw[i + 1] as Buffer).toString('latin1');
     if (RESPONSE_HOP_BY_HOP.has(name)) {
       if (name === 'connection') (connection ??= []).push(value);
