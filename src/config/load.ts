@@ -10,7 +10,7 @@ import { byLine, toConfigProblem } from './problems.ts';
 import type { ConfigProblem, LineIndex, PathSegment, RawProblem } from './problems.ts';
 import { problemsFromIssues } from './schema-issues.ts';
 import { typesAt } from './schema-lookup.ts';
-import { checkSemantics } from './semantic.ts';
+import { checkRawTree, checkSemantics } from './semantic.ts';
 import { parseYaml } from './yaml-tree.ts';
 
 export type { ConfigProblem } from './problems.ts';
@@ -54,6 +54,8 @@ export function loadConfig(opts: LoadOptions): LoadResult {
     // A value whose substitution failed has already been reported; the schema's complaint about it is noise.
     const issues = problemsFromIssues(parsedConfig.error.issues);
     problems.push(...issues.filter((issue) => !failed.some((at) => startsWith(issue.at, at))));
+    const reported = new Set(problems.map((p) => p.at.join('\u0000')));
+    problems.push(...checkRawTree(value).filter((p) => !reported.has(p.at.join('\u0000'))));
   }
   if (problems.length > 0 || !parsedConfig.success || stage === undefined) {
     return { ok: false, errors: finish(problems, parsed.lines, stage) };

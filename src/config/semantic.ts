@@ -1,4 +1,4 @@
-// Checks that need the whole, schema-valid config: references between sections, addresses, and
+// Checks beyond the schema: references between sections, addresses, and
 // routes that cannot both be served. All problems are collected; none stops the others.
 import { BlockList, isIP } from 'node:net';
 import type { Config, RouteConfig } from './schema.ts';
@@ -22,9 +22,34 @@ export function checkSemantics(config: Config): SemanticResult {
   return result;
 }
 
-function checkTrustedProxies(entries: readonly string[], result: SemanticResult): void {
+/**
+ * When the schema has rejected the file, the checks that can still run on the raw tree (references
+ * to upstreams, proxy addresses), so that `cortex check` lists them in the same pass.
+ */
+export function checkRawTree(tree: unknown): RawProblem[] {
+  const result: SemanticResult = { errors: [], warnings: [] };
+  const root = asRecord(tree);
+  const proxies = asRecord(root.gateway).trustedProxies;
+  if (Array.isArray(proxies)) checkTrustedProxies(proxies, result);
+  const upstreams = asRecord(root.upstreams);
+  const names = Object.keys(upstreams);
+  for (const [id, route] of Object.entries(asRecord(root.routes))) {
+    const upstream = asRecord(route).upstream;
+    if (typeof upstream === 'string' && !Object.hasOwn(upstreams, upstream)) {
+      const known = names.length > 0 ? `; upstreams are ${names.join(', ')}` : '; no upstreams are defined';
+      result.errors.push({ at: ['routes', id, 'upstream'], message: `unknown upstream "${upstream}"${known}` });
+    }
+  }
+  return result.errors;
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function checkTrustedProxies(entries: readonly unknown[], result: SemanticResult): void {
   entries.forEach((entry, index) => {
-    if (!isAddressOrCidr(entry)) {
+    if (typeof entry === 'string' && !isAddressOrCidr(entry)) {
       result.errors.push({ at: ['gateway', 'trustedProxies', index], message: `"${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)` });
     }
   });

@@ -11,6 +11,16 @@ test('a route must name an existing upstream', () => {
   assert.deepEqual(summary(problems), ['routes.billing.upstream @22: unknown upstream "billing"; upstreams are orders']);
 });
 
+test('reference and address problems are reported beside schema errors, in the same pass', () => {
+  const text = withRoutes('billing: { match: { path: billing }, upstream: billing }\n').replace('[10.0.0.0/8, "::1", 192.168.1.7]', '[proxy.local]');
+  const paths = errorsOf(text).map((p) => `${p.path}: ${p.message.split(';')[0]}`);
+  assert.deepEqual(paths.sort(), [
+    'gateway.trustedProxies[0]: "proxy.local" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)',
+    'routes.billing.match.path: must start with / and contain only path characters and {param}',
+    'routes.billing.upstream: unknown upstream "billing"',
+  ]);
+});
+
 test('trusted proxies must be IP addresses or CIDRs', () => {
   const text = VALID.replace('[10.0.0.0/8, "::1", 192.168.1.7]', '[10.0.0.0/8, proxy.local, 10.0.0.0/33, "fd00::/8", "fd00::/129", 1.2.3.4/x]');
   assert.deepEqual(
