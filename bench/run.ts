@@ -244,7 +244,7 @@ async function measureProxy(
     if (proxy?.process !== undefined) await stop(proxy.process);
   }
 
-  if (id === 'cortex' && r.max !== undefined) {
+  if (id === 'cortex' && r.max !== undefined && existsSync(ctx.auditFile)) {
     const requests =
       1 +
       (r.warmup?.requests ?? 0) +
