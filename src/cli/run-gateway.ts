@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { createAdminServer } from '../admin/server.ts';
 import type { AdminServer } from '../admin/server.ts';
 import { ConfigError, Gateway } from '../gateway/gateway.ts';
-import type { GatewayOptions } from '../gateway/gateway.ts';
+import type { CloseOptions, GatewayOptions } from '../gateway/gateway.ts';
 
 export interface Runtime {
   gateway: Gateway;
   admin: AdminServer;
   addresses: { gateway: AddressInfo; admin: { host: string; port: number } };
-  close(graceMs?: number): Promise<void>;
+  /** Drains the gateway (a number is graceMs; unset values come from the config's `shutdown`), then closes the admin listener. */
+  close(opts?: CloseOptions | number): Promise<void>;
 }
 
 /** Starts the gateway and its admin listener; throws ConfigError on a bad config. */
@@ -27,13 +28,13 @@ export async function startRuntime(opts: GatewayOptions): Promise<Runtime> {
       gateway,
       admin: adminServer,
       addresses: { gateway: gatewayAddress, admin: adminAddress },
-      async close(graceMs) {
-        await gateway.close(graceMs);
+      async close(closeOpts) {
+        await gateway.close(closeOpts); // the admin listener stays up meanwhile: /readyz reports the drain
         await adminServer.close();
       },
     };
   } catch (err) {
-    await gateway.close(0);
+    await gateway.close({ drainDelayMs: 0, graceMs: 0 });
     await admin?.close();
     throw err;
   }
@@ -59,9 +60,10 @@ export async function runUntilSignal(opts: GatewayOptions, onStop?: () => Promis
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      gateway.log.info({ signal }, 'shutting down');
+      const { drainDelayMs, graceMs } = gateway.current().config.shutdown;
+      gateway.log.info({ signal, drainDelayMs, graceMs }, 'shutting down');
       void runtime
-        .close()
+        .close({ drainDelayMs, graceMs })
         .then(() => onStop?.())
         .then(() => resolve(0), () => resolve(1));
     };

@@ -42,6 +42,44 @@ const gateway = z
       .string()
       .optional()
       .describe('Value of the Server header on local replies; omitted when unset.'),
+    limits: z
+      .strictObject({
+        maxHeaderBytes: z
+          .number().int().min(1_024).max(1_048_576)
+          .default(16_384)
+          .describe('Largest request head (request line and headers) in bytes; a larger one is answered 431 request.header_too_large.'),
+        maxHeaders: z
+          .number().int().min(1).max(10_000)
+          .default(100)
+          .describe('Most header fields a request may carry; more are answered 431 request.header_too_large (never silently dropped).'),
+        maxUrlBytes: z
+          .number().int().min(256).max(1_048_576)
+          .default(8_192)
+          .describe('Longest request target (path and query) in bytes; a longer one is answered 414 request.uri_too_long. A target that alone exceeds maxHeaderBytes is answered 431.'),
+        headersTimeoutMs: durationMs
+          .default(10_000)
+          .describe('Time allowed to receive the whole request head, counted from its first byte (slowloris); then 408 request.timeout. At most requestTimeoutMs.'),
+        requestTimeoutMs: durationMs
+          .default(60_000)
+          .describe('Time allowed to receive the whole request, head and body; then 408 request.timeout.'),
+        keepAliveTimeoutMs: durationMs
+          .default(5_000)
+          .describe('How long an idle keep-alive connection waits for its next request before it is closed.'),
+        maxConnections: z
+          .number().int().min(1).max(1_000_000)
+          .default(10_000)
+          .describe('Most concurrent client connections; a connection beyond it is closed at once (no reply is possible), counted and audited as connection.limit.'),
+        maxRequestsPerSocket: z
+          .number().int().min(0).max(1_000_000)
+          .default(0)
+          .describe('Requests served on one connection before it is closed (Connection: close on the last); 0 is unlimited.'),
+      })
+      .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, {
+        message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+        path: ['headersTimeoutMs'],
+      })
+      .prefault({})
+      .describe('Limits that protect the gateway from its clients, applied per connection and per request.'),
   })
   .describe('The data-plane listener.');
 
@@ -152,6 +190,44 @@ const route = z
       })
       .default({ encodedSlash: false, semicolon: false, methodOverride: false, originalUrlHeaders: false })
       .describe('Opt-ins for inputs that are rejected or dropped by default.'),
+    cors: z
+      .strictObject({
+        origins: z
+          .array(
+            z
+              .string()
+              .regex(/^(\*|[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+)$/, "must be '*' or an origin like https://app.example.com (scheme, host and optional port; no path)")
+              .refine((o) => o === '*' || o === o.toLowerCase(), 'origins are compared exactly; write them in lowercase'),
+          )
+          .min(1)
+          .describe("Origins allowed to call this route from a browser, compared exactly (https://app.example.com), or '*' for any origin. The 'null' origin is never allowed by name."),
+        methods: z
+          .array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
+          .min(1)
+          .optional()
+          .describe("Methods a preflight may ask for (Access-Control-Allow-Methods); the route's match.methods when unset."),
+        headers: z
+          .array(headerName)
+          .default([])
+          .describe('Request headers a preflight may ask for (Access-Control-Allow-Headers), compared case-insensitively.'),
+        exposeHeaders: z
+          .array(headerName)
+          .default([])
+          .describe('Response headers a browser may show to the calling script (Access-Control-Expose-Headers).'),
+        credentials: z
+          .boolean()
+          .default(false)
+          .describe("Allow cookies and HTTP authentication (Access-Control-Allow-Credentials: true). Not allowed with origins: ['*']."),
+        maxAgeSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(86_400)
+          .default(600)
+          .describe('How long a browser may cache a preflight answer (Access-Control-Max-Age).'),
+      })
+      .optional()
+      .describe('Cross-origin (CORS) policy answered by the gateway: preflights are answered here and never reach the upstream.'),
   })
   .describe('A route: what it matches and where it goes.');
 
@@ -198,6 +274,25 @@ export const baseConfigSchema = z.strictObject({
     .describe('Routes by id (letters, digits, _ . -).'),
   audit: audit.default(() => audit.parse({})),
   log: log.default(() => log.parse({})),
+  shutdown: z
+    .strictObject({
+      drainDelayMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(3_600_000)
+        .default(0)
+        .describe('Time between readiness turning false (/readyz answers 503) and the listener closing, so a load balancer notices before connections are refused.'),
+      graceMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(3_600_000)
+        .default(10_000)
+        .describe('Time, once the listener has closed, that in-flight requests and open streams get to finish; the rest are then cut (and audited).'),
+    })
+    .default({ drainDelayMs: 0, graceMs: 10_000 })
+    .describe('Graceful shutdown on SIGTERM/SIGINT: readiness false, wait drainDelayMs, stop accepting, drain within graceMs, flush the audit log, exit.'),
 });
 
 /** The file's shape: the base config plus per-stage overrides deep-merged over it. */

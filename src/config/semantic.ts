@@ -17,6 +17,7 @@ export function checkSemantics(config: Config): SemanticResult {
   for (const [id, route] of Object.entries(config.routes)) {
     checkMatchHost(id, route, result);
     checkRewrite(id, route, result);
+    checkCors(id, route, result);
   }
   checkRouteConflicts(config.routes, result);
   return result;
@@ -143,6 +144,17 @@ function checkRewrite(id: string, route: RouteConfig, result: SemanticResult): v
       const offer = declared.size > 0 ? `declares ${[...declared].map((d) => `{${d}}`).join(', ')}` : 'declares no parameters';
       result.errors.push({ at: ['routes', id, 'rewrite', 'template'], message: `uses {${name}}, but match.${kind} ${offer}` });
     }
+  }
+}
+
+function checkCors(id: string, route: RouteConfig, result: SemanticResult): void {
+  const cors = route.cors;
+  if (!cors) return;
+  if (cors.credentials && cors.origins.includes('*')) {
+    result.errors.push({
+      at: ['routes', id, 'cors', 'credentials'],
+      message: "credentials: true cannot be combined with origins: ['*']; list the allowed origins exactly",
+    });
   }
 }
 

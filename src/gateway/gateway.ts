@@ -1,8 +1,8 @@
 // The running gateway: holds the current Snapshot, swaps it on reload, owns the listeners, the
 // upstream pools, the audit log and the metrics. Reloads never interrupt requests in flight:
 // each request keeps the snapshot it started with.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createJsonlSink } from '../audit/jsonl-sink.ts';
 import { AuditLog } from '../audit/sink.ts';
@@ -33,6 +33,14 @@ export interface GatewayOptions {
   readiness?: Record<string, () => boolean>;
 }
 
+/** How a close drains; unset fields come from the config's `shutdown`. */
+export interface CloseOptions {
+  /** Time between readiness turning false and the listener closing. */
+  drainDelayMs?: number;
+  /** Time, once the listener has closed, that in-flight requests get before they are cut. */
+  graceMs?: number;
+}
+
 export type ReloadResult = { ok: true; generation: number } | { ok: false; problems: string[] };
 
 export class ConfigError extends Error {
@@ -56,6 +64,10 @@ export class Gateway {
   private inflight = 0;
   private listening = false;
   private closing = false;
+  private closed: Promise<void> | undefined;
+  /** Open client connections (tracked per connection, not per request), for the drain. */
+  private readonly sockets = new Set<Socket>();
+  private drained: (() => void) | undefined;
 
   private constructor(opts: GatewayOptions, config: Config, stage: Stage) {
     this.opts = opts;
@@ -75,6 +87,7 @@ export class Gateway {
       protocol: 'http',
     });
     this.server = createGatewayServer({
+      limits: config.gateway.limits,
       handler: (req, res) => {
         if (isUntrustedConnection(req.socket)) {
           req.socket.destroy();
@@ -89,6 +102,10 @@ export class Gateway {
         this.metrics.clientError(r.code);
         this.audit.write(rejectionEvent(this.snapshot, r));
       },
+    });
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
   }
 
@@ -165,18 +182,60 @@ export class Gateway {
     return this.audit.flush();
   }
 
-  /** Stops accepting, lets in-flight requests finish within graceMs, then closes everything. */
-  async close(graceMs = 10_000): Promise<void> {
+  /**
+   * Graceful shutdown, in this order: readiness turns false at once (/readyz answers 503), and
+   * replies carry `Connection: close`; after drainDelayMs the listener stops accepting and idle
+   * keep-alive connections close; in-flight requests (streams included) get graceMs to finish,
+   * then the rest are cut (and audited); the upstream pools close; the audit log is flushed last.
+   * A second call returns the first one's promise.
+   */
+  close(opts: CloseOptions | number = {}): Promise<void> {
+    this.closed ??= this.drain(typeof opts === 'number' ? { graceMs: opts } : opts);
+    return this.closed;
+  }
+
+  private async drain(opts: CloseOptions): Promise<void> {
+    const shutdown = this.snapshot.config.shutdown;
+    const drainDelayMs = opts.drainDelayMs ?? shutdown.drainDelayMs;
+    const graceMs = opts.graceMs ?? shutdown.graceMs;
     this.closing = true;
     this.watcher?.close();
+    if (this.listening) this.log.info({ inflight: this.inflight, drainDelayMs, graceMs }, 'draining: readiness is false');
+    for (const socket of this.sockets) this.closeAfterReply(socket);
+    if (this.listening && drainDelayMs > 0) await new Promise((r) => setTimeout(r, drainDelayMs));
+
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    let cut = 0;
+    const timer = setTimeout(() => {
+      cut = this.inflight;
+      if (cut > 0) this.log.warn({ inflight: cut, graceMs }, 'shutdown grace period over: cutting the requests still in flight');
+      this.server.closeAllConnections();
+    }, graceMs);
     if (!this.listening) this.server.emit('close');
     await closed;
     clearTimeout(timer);
+    // A cut request's completion (and audit event) follows its socket's close: wait for the last one.
+    if (this.inflight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise((r) => setTimeout(r, 1_000).unref()),
+      ]);
+    }
     await this.pools.closeAll();
     await this.audit.close();
+    if (this.listening) this.log.info({ cut }, 'drained: the gateway is closed');
+  }
+
+  /**
+   * A connection with a reply in progress closes once it is sent: a reply not started yet carries
+   * `Connection: close`; one already started ends its connection when finished.
+   */
+  private closeAfterReply(socket: Socket): void {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!res || res.writableFinished) return;
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    else res.once('finish', () => setImmediate(() => this.server.closeIdleConnections()));
   }
 
   private compile(config: Config, stage: Stage): Snapshot {
@@ -212,6 +271,7 @@ export class Gateway {
     const o = done.outcome;
     this.metrics.request(done.route?.id ?? '-', done.method, o.status, o.code, o.durationMs / 1000, done.ctx?.identity?.kind ?? 'none');
     this.audit.write(auditEventFor(done));
+    if (this.inflight === 0) this.drained?.();
   }
 
   private applyLogLevel(config: Config): void {

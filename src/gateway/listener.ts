@@ -1,10 +1,12 @@
 // The node:http listener. Requests the parser rejects never reach the handler; they are answered
-// here in the same problem+json shape and still counted and audited.
+// here in the same problem+json shape and still counted and audited. The client limits
+// (gateway.limits) are applied here too: through node:http's own options where Node enforces them,
+// and by a check in front of the handler where it does not (URL length, header count).
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { rawProblemResponse } from './problem.ts';
+import { rawProblemResponse, sendProblem } from './problem.ts';
 import type { ReasonCode } from './reason-codes.ts';
 import { bodiesInFlight, isUntrustedConnection } from './handler.ts';
 import type { RequestHandler } from './handler.ts';
@@ -16,10 +18,36 @@ export interface RejectedConnection {
   readonly detail: string;
 }
 
+/** gateway.limits (src/config/schema.ts documents each field and its default). */
+export interface ListenerLimits {
+  readonly maxHeaderBytes: number;
+  readonly maxHeaders: number;
+  readonly maxUrlBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxRequestsPerSocket: number;
+}
+
+/** The schema's defaults, for a listener created without a config. */
+export const DEFAULT_LIMITS: ListenerLimits = {
+  maxHeaderBytes: 16_384,
+  maxHeaders: 100,
+  maxUrlBytes: 8_192,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 10_000,
+  maxRequestsPerSocket: 0,
+};
+
 export interface ListenerOptions {
   handler: RequestHandler;
   requestIdHeader(): string;
   onRejected(rejection: RejectedConnection): void;
+  /** Read once, when the server is created: a reload does not change them (like the address). */
+  limits?: ListenerLimits;
 }
 
 const PARSER_CODES: Record<string, [ReasonCode, string]> = {
@@ -33,17 +61,57 @@ const PARSER_CODES: Record<string, [ReasonCode, string]> = {
 };
 
 export function createGatewayServer(opts: ListenerOptions): Server {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const refuse = (req: IncomingMessage, res: ServerResponse, code: ReasonCode, detail: string): void => {
+    const id = randomUUID();
+    opts.onRejected({ id, code, peer: req.socket.remoteAddress ?? '0.0.0.0', detail });
+    sendProblem(res, code, id, opts.requestIdHeader(), detail, { connection: 'close' });
+  };
   const server = createServer(
     {
       requireHostHeader: false, // answered by the handler, as problem+json
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
-      keepAliveTimeout: 5_000,
-      headersTimeout: 20_000,
-      requestTimeout: 120_000,
+      maxHeaderSize: limits.maxHeaderBytes, // the whole head, request line included: HPE_HEADER_OVERFLOW
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs, // both timeouts surface as ERR_HTTP_REQUEST_TIMEOUT
+      requestTimeout: limits.requestTimeoutMs,
+      // Node only looks for expired requests on this interval (30 s by default), so a timeout is
+      // enforced up to one interval late; keep it well under the shortest timeout.
+      connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2))),
     },
-    opts.handler,
+    (req, res) => {
+      // Bytes after a refused request: the gateway's handler drops the connection without a reply.
+      if (isUntrustedConnection(req.socket)) return opts.handler(req, res);
+      // llhttp has no limit of its own on the target's length (only on the whole head).
+      const urlBytes = (req.url ?? '').length; // one char per byte: Node decodes the target as latin1
+      if (urlBytes > limits.maxUrlBytes) {
+        return refuse(req, res, 'request.uri_too_long', `The request target is ${urlBytes} bytes; this gateway accepts at most ${limits.maxUrlBytes}.`);
+      }
+      const headerCount = req.rawHeaders.length / 2;
+      if (headerCount > limits.maxHeaders) {
+        return refuse(
+          req, res, 'request.header_too_large',
+          `The request has ${headerCount} header fields; this gateway accepts at most ${limits.maxHeaders}.`,
+        );
+      }
+      opts.handler(req, res);
+    },
   );
+  // Node's own count (maxHeadersCount) answers a bare parse error; 0 lifts it so the check above
+  // can name the count. maxHeaderBytes still bounds how many headers can arrive.
+  server.maxHeadersCount = 0;
+  server.maxConnections = limits.maxConnections;
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  // A connection over maxConnections is closed by Node as it is accepted: no reply is possible.
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    opts.onRejected({
+      id: randomUUID(),
+      code: 'connection.limit',
+      peer: data?.remoteAddress ?? '0.0.0.0',
+      detail: `The listener already has ${limits.maxConnections} connections open.`,
+    });
+  });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

@@ -2,6 +2,8 @@
 // Built beside the serving snapshot on every reload; no network I/O happens here.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { Config, RouteConfig, Stage } from '../config/schema.ts';
+import { compileCorsPolicy, createCorsFilter } from '../filters/cors/cors-filter.ts';
+import type { CorsPolicy, CorsSibling } from '../filters/cors/cors-filter.ts';
 import { createForwardedFilter } from '../filters/forwarded/forwarded-filter.ts';
 import { createHeaderOpsFilter } from '../filters/headers/header-ops-filter.ts';
 import { createUpstreamFilter } from '../filters/upstream/upstream-filter.ts';
@@ -48,6 +50,7 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     if (!addToBlockList(trustedProxies, entry)) problems.push(`gateway.trustedProxies: '${entry}' is not an IP or CIDR`);
   }
   const routes = new Map<string, CompiledRoute>();
+  const cors = new Map<string, { policy: CorsPolicy; siblings: CorsSibling[] }>();
   for (const [id, rc] of Object.entries(config.routes)) {
     const upstreamCfg = config.upstreams[rc.upstream];
     if (!upstreamCfg) {
@@ -55,7 +58,13 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
       continue;
     }
     const target = deps.pools.acquire(rc.upstream, upstreamCfg, generation);
-    const chain: HttpFilter[] = [createForwardedFilter()];
+    const chain: HttpFilter[] = [];
+    if (rc.cors) {
+      const entry = { policy: compileCorsPolicy(rc.cors, rc.match.methods), siblings: [] as CorsSibling[] };
+      cors.set(id, entry);
+      chain.push(createCorsFilter(entry.policy, { routeMethods: rc.match.methods, siblings: entry.siblings }));
+    }
+    chain.push(createForwardedFilter());
     const headerOps = createHeaderOpsFilter(rc.requestHeaders, rc.responseHeaders);
     if (headerOps) chain.push(headerOps);
     chain.push(createUpstreamFilter(target, rc.timeoutMs ?? target.timeoutMs, deps.upstream));
@@ -71,12 +80,13 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
       completeFilters: chain.filter((f) => f.onComplete !== undefined),
     });
   }
+  const preflightMethods = registerPreflights(config, routes, cors);
   let router: Router<CompiledRoute> | undefined;
   try {
     router = createRouter(
       [...routes.values()].map((route) => {
         const m = (config.routes[route.id] as RouteConfig).match;
-        return { route, host: m.host, methods: m.methods, path: m.path, prefix: m.prefix };
+        return { route, host: m.host, methods: preflightMethods.get(route.id) ?? m.methods, path: m.path, prefix: m.prefix };
       }),
     );
   } catch (err) {
@@ -95,6 +105,53 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     trustIncomingRequestId: config.gateway.trustIncomingRequestId,
     createdAt: Date.now(),
   });
+}
+
+/**
+ * A CORS route whose methods omit OPTIONS still has to receive preflights: it is registered for
+ * OPTIONS too (its cors filter refuses any OPTIONS that is not a preflight). Where another route
+ * already receives OPTIONS on the same host and pattern (it lists OPTIONS, or another CORS route got
+ * there first), that route's cors filter answers this route's preflights instead: this route's
+ * policy is added to its siblings, chosen by the preflight's requested method.
+ * Returns the methods to register for the routes that get OPTIONS added.
+ */
+function registerPreflights(
+  config: Config,
+  routes: ReadonlyMap<string, CompiledRoute>,
+  cors: ReadonlyMap<string, { policy: CorsPolicy; siblings: CorsSibling[] }>,
+): Map<string, string[]> {
+  const owner = new Map<string, string>(); // host + pattern → id of the route that receives OPTIONS there
+  const patternKeys = (rc: RouteConfig): string[] =>
+    registeredPatterns(rc.match.path, rc.match.prefix).map((p) => `${rc.match.host ?? '*'} ${p}`);
+  for (const id of routes.keys()) {
+    const rc = config.routes[id] as RouteConfig;
+    if (rc.match.methods === undefined || rc.match.methods.includes('OPTIONS')) {
+      for (const key of patternKeys(rc)) if (!owner.has(key)) owner.set(key, id);
+    }
+  }
+  const added = new Map<string, string[]>();
+  for (const [id, entry] of cors) {
+    const rc = config.routes[id] as RouteConfig;
+    const methods = rc.match.methods;
+    if (methods === undefined || methods.includes('OPTIONS')) continue;
+    const keys = patternKeys(rc);
+    const owners = new Set(keys.map((k) => owner.get(k)).filter((o) => o !== undefined));
+    if (owners.size === 0) {
+      added.set(id, [...methods, 'OPTIONS']);
+      for (const key of keys) owner.set(key, id);
+      continue;
+    }
+    for (const o of owners) cors.get(o)?.siblings.push({ routeMethods: methods, policy: entry.policy });
+  }
+  return added;
+}
+
+/** The patterns the router registers for a path or prefix, with parameter names erased. */
+function registeredPatterns(path: string | undefined, prefix: string | undefined): string[] {
+  const erase = (t: string) => t.replace(/\{[^{}/]*\}/g, '{}');
+  if (path !== undefined) return [erase(path)];
+  const base = erase(prefix ?? '/').replace(/\/$/, '');
+  return base === '' ? ['/*'] : [base, `${base}/*`];
 }
 
 function addToBlockList(list: BlockList, entry: string): boolean {

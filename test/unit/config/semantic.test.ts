@@ -133,3 +133,28 @@ test('all semantic problems are collected together', () => {
     ['gateway.trustedProxies[2]', 'routes.a.upstream', 'routes.a.match.host', 'routes.a.rewrite.stripPrefix', 'routes.a.rewrite.template'],
   );
 });
+
+test('cors: credentials cannot be combined with origins *', () => {
+  const problems = errorsOf(
+    withRoutes(yaml`
+      open: { match: { path: /open }, upstream: orders, cors: { origins: ["*"], credentials: true } }
+      listed: { match: { path: /listed }, upstream: orders, cors: { origins: ["https://app.example.com"], credentials: true } }
+      anon: { match: { path: /anon }, upstream: orders, cors: { origins: ["*"] } }
+    `),
+  );
+  assert.deepEqual(summary(problems), [
+    "routes.open.cors.credentials @22: credentials: true cannot be combined with origins: ['*']; list the allowed origins exactly",
+  ]);
+});
+
+test('cors: origins are exact origins (scheme, host, port) or *', () => {
+  const problems = errorsOf(
+    withRoutes(yaml`
+      bad: { match: { path: /bad }, upstream: orders, cors: { origins: ["https://app.example.com/", "null", "app.example.com", "https://App.example.com"] } }
+    `),
+  );
+  assert.deepEqual(
+    problems.map((p) => p.path),
+    ['routes.bad.cors.origins[0]', 'routes.bad.cors.origins[1]', 'routes.bad.cors.origins[2]', 'routes.bad.cors.origins[3]'],
+  );
+});
