@@ -80,6 +80,37 @@ const gateway = z
       })
       .prefault({})
       .describe('Limits that protect the gateway from its clients, applied per connection and per request.'),
+    tls: z
+      .strictObject({
+        certificates: z
+          .array(
+            z
+              .strictObject({
+                cert: z.string().min(1).describe('PEM certificate file (leaf first, then its intermediates); relative to the working directory.'),
+                key: z.string().min(1).describe('PEM private key file for cert; relative to the working directory.'),
+                serverNames: z
+                  .array(
+                    z
+                      .string()
+                      .regex(
+                        /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+                        "must be a lowercase host name, or *. and a host name (*.example.com covers one level of subdomains)",
+                      ),
+                  )
+                  .optional()
+                  .describe('SNI names this certificate answers (exact names first, then *.example.com for one level). The first certificate also answers clients without SNI or with an unknown name.'),
+              })
+              .describe('A certificate and its key.'),
+          )
+          .min(1)
+          .describe('Certificates chosen by SNI; the first is the default. The files are watched: a changed pair is used for new handshakes (open connections are kept); a broken one keeps the previous pair and logs an error.'),
+        minVersion: z
+          .enum(['TLSv1.2', 'TLSv1.3'])
+          .default('TLSv1.2')
+          .describe('Oldest TLS version accepted. TLS 1.2 is limited to ECDHE key exchange with AEAD ciphers.'),
+      })
+      .optional()
+      .describe('Serve HTTPS on the gateway listener; plain HTTP when unset. Read when the listener is created: a reload does not change it (the certificate files are reloaded on their own).'),
   })
   .describe('The data-plane listener.');
 
@@ -163,6 +194,12 @@ const route = z
       .describe('What the route answers: exactly one of path or prefix, optionally narrowed by host and methods.'),
     upstream: z.string().describe('Name of an entry in upstreams.'),
     timeoutMs: durationMs.optional().describe("Overrides the upstream's timeoutMs for this route."),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_485_760)
+      .describe('Largest request body in bytes (10 MiB by default; 0 = no limit). A larger declared Content-Length is answered 413 request.body_too_large before anything is sent upstream; a chunked body that grows past it aborts the upstream request, and the client gets 413 if no response has started, and the connection is closed.'),
     rewrite: z
       .strictObject({
         stripPrefix: z.string().optional().describe('Remove this prefix from the path before forwarding.'),

@@ -1,6 +1,9 @@
 // Checks beyond the schema: references between sections, addresses, and
 // routes that cannot both be served. All problems are collected; none stops the others.
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { Config, RouteConfig } from './schema.ts';
 import type { RawProblem } from './problems.ts';
 
@@ -13,6 +16,7 @@ export function checkSemantics(config: Config): SemanticResult {
   const result: SemanticResult = { errors: [], warnings: [] };
   checkTrustedProxies(config.gateway.trustedProxies, result);
   checkAdminListener(config.admin, result);
+  checkTlsFiles(config.gateway.tls, result);
   checkUpstreamReferences(config, result);
   for (const [id, route] of Object.entries(config.routes)) {
     checkMatchHost(id, route, result);
@@ -87,6 +91,31 @@ function checkAdminListener(admin: Config['admin'], result: SemanticResult): voi
       message: `"${admin.listen.host}" is not a loopback address; set admin.allowRemote: true to expose the admin listener`,
     });
   }
+}
+
+/** Each certificate's files are readable and form a usable pair (read locally; no network). */
+function checkTlsFiles(tls: Config['gateway']['tls'], result: SemanticResult): void {
+  tls?.certificates.forEach((c, index) => {
+    let readable = true;
+    for (const field of ['cert', 'key'] as const) {
+      try {
+        accessSync(resolve(c[field]), constants.R_OK);
+      } catch (err) {
+        readable = false;
+        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not readable';
+        result.errors.push({ at: ['gateway', 'tls', 'certificates', index, field], message: `"${c[field]}" ${why}` });
+      }
+    }
+    if (!readable) return;
+    try {
+      createSecureContext({ cert: readFileSync(resolve(c.cert)), key: readFileSync(resolve(c.key)) });
+    } catch (err) {
+      result.errors.push({
+        at: ['gateway', 'tls', 'certificates', index],
+        message: `"${c.cert}" and "${c.key}" are not a usable PEM certificate and matching key: ${(err as Error).message}`,
+      });
+    }
+  });
 }
 
 function checkUpstreamReferences(config: Config, result: SemanticResult): void {

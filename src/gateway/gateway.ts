@@ -20,6 +20,8 @@ import { createGatewayServer } from './listener.ts';
 import { sendProblem } from './problem.ts';
 import { compileSnapshot, SnapshotError } from './snapshot.ts';
 import type { Snapshot } from './snapshot.ts';
+import { createGatewayTls } from './tls.ts';
+import type { GatewayTls, SecureServer } from './tls.ts';
 
 export interface GatewayOptions {
   configFile?: string;
@@ -59,6 +61,8 @@ export class Gateway {
   private readonly pools = new UpstreamPools();
   private readonly audit: AuditLog;
   private readonly server: Server;
+  /** gateway.tls's certificates, when the listener serves HTTPS. */
+  private readonly tls: GatewayTls | undefined;
   private watcher: { close(): void } | undefined;
   private generation = 0;
   private inflight = 0;
@@ -80,14 +84,16 @@ export class Gateway {
       config.audit.sinks.map((s) => createJsonlSink(s.path)),
       { onResult: (sink, result) => this.metrics.auditEvent(sink, result), log: this.log },
     );
+    this.tls = config.gateway.tls ? createGatewayTls(config.gateway.tls, this.log) : undefined;
     const handler = createRequestHandler({
       current: () => this.snapshot,
       complete: (done) => this.complete(done),
       log: this.log,
-      protocol: 'http',
+      protocol: this.tls ? 'https' : 'http',
     });
     this.server = createGatewayServer({
       limits: config.gateway.limits,
+      tls: this.tls?.serverOptions,
       handler: (req, res) => {
         if (isUntrustedConnection(req.socket)) {
           req.socket.destroy();
@@ -103,7 +109,8 @@ export class Gateway {
         this.audit.write(rejectionEvent(this.snapshot, r));
       },
     });
-    this.server.on('connection', (socket: Socket) => {
+    // Over TLS the HTTP exchange (and its _httpMessage) lives on the TLS socket, not the TCP one.
+    this.server.on(this.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
@@ -136,6 +143,7 @@ export class Gateway {
       });
     });
     this.listening = true;
+    this.tls?.watch(this.server as unknown as SecureServer);
     if (this.opts.watch && this.opts.configFile) {
       this.watcher = watchConfig(this.opts.configFile, () => void this.reload());
     }
@@ -200,6 +208,7 @@ export class Gateway {
     const graceMs = opts.graceMs ?? shutdown.graceMs;
     this.closing = true;
     this.watcher?.close();
+    this.tls?.close();
     if (this.listening) this.log.info({ inflight: this.inflight, drainDelayMs, graceMs }, 'draining: readiness is false');
     for (const socket of this.sockets) this.closeAfterReply(socket);
     if (this.listening && drainDelayMs > 0) await new Promise((r) => setTimeout(r, drainDelayMs));
@@ -286,8 +295,11 @@ export class Gateway {
 
   private warnRestartOnly(before: Config, after: Config): void {
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    for (const key of ['gateway.listen', 'admin', 'audit'] as const) {
-      const [a, b] = key === 'gateway.listen' ? [before.gateway.listen, after.gateway.listen] : [before[key], after[key]];
+    for (const key of ['gateway.listen', 'gateway.tls', 'admin', 'audit'] as const) {
+      const [a, b] =
+        key === 'gateway.listen' ? [before.gateway.listen, after.gateway.listen]
+        : key === 'gateway.tls' ? [before.gateway.tls, after.gateway.tls]
+        : [before[key], after[key]];
       if (!same(a, b)) this.log.warn({ key }, `a change to ${key} takes effect at the next restart`);
     }
   }

@@ -132,6 +132,10 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
 
     const trustedPeer = snap.hasTrustedProxies && snap.trustedProxies.check(peer, peer.includes(':') ? 'ipv6' : 'ipv4');
     if (trustedPeer) clientIp = clientFromForwarded(parsed.incomingForwarded?.['x-forwarded-for'], peer, snap);
+    if (route.maxBodyBytes > 0 && parsed.contentLength !== undefined && parsed.contentLength > route.maxBodyBytes) {
+      // Refused before any filter runs, so nothing reaches the upstream; the unread body closes the connection.
+      return reply('request.body_too_large', `The request body is ${parsed.contentLength} bytes; this route accepts at most ${route.maxBodyBytes}.`);
+    }
     const hasBody = parsed.chunked || (parsed.contentLength !== undefined && parsed.contentLength > 0);
     outcome.bytesIn = parsed.contentLength ?? 0;
     const request: GatewayRequest = {

@@ -4,12 +4,14 @@
 // and by a check in front of the handler where it does not (URL length, header count).
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { rawProblemResponse, sendProblem } from './problem.ts';
 import type { ReasonCode } from './reason-codes.ts';
 import { bodiesInFlight, isUntrustedConnection } from './handler.ts';
 import type { RequestHandler } from './handler.ts';
+import type { TlsServerOptions } from './tls.ts';
 
 export interface RejectedConnection {
   readonly id: string;
@@ -48,6 +50,8 @@ export interface ListenerOptions {
   onRejected(rejection: RejectedConnection): void;
   /** Read once, when the server is created: a reload does not change them (like the address). */
   limits?: ListenerLimits;
+  /** Serve HTTPS with these (gateway/tls.ts builds them); plain HTTP when unset. */
+  tls?: TlsServerOptions;
 }
 
 const PARSER_CODES: Record<string, [ReasonCode, string]> = {
@@ -67,37 +71,40 @@ export function createGatewayServer(opts: ListenerOptions): Server {
     opts.onRejected({ id, code, peer: req.socket.remoteAddress ?? '0.0.0.0', detail });
     sendProblem(res, code, id, opts.requestIdHeader(), detail, { connection: 'close' });
   };
-  const server = createServer(
-    {
-      requireHostHeader: false, // answered by the handler, as problem+json
-      joinDuplicateHeaders: false,
-      insecureHTTPParser: false,
-      maxHeaderSize: limits.maxHeaderBytes, // the whole head, request line included: HPE_HEADER_OVERFLOW
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      headersTimeout: limits.headersTimeoutMs, // both timeouts surface as ERR_HTTP_REQUEST_TIMEOUT
-      requestTimeout: limits.requestTimeoutMs,
-      // Node only looks for expired requests on this interval (30 s by default), so a timeout is
-      // enforced up to one interval late; keep it well under the shortest timeout.
-      connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2))),
-    },
-    (req, res) => {
-      // Bytes after a refused request: the gateway's handler drops the connection without a reply.
-      if (isUntrustedConnection(req.socket)) return opts.handler(req, res);
-      // llhttp has no limit of its own on the target's length (only on the whole head).
-      const urlBytes = (req.url ?? '').length; // one char per byte: Node decodes the target as latin1
-      if (urlBytes > limits.maxUrlBytes) {
-        return refuse(req, res, 'request.uri_too_long', `The request target is ${urlBytes} bytes; this gateway accepts at most ${limits.maxUrlBytes}.`);
-      }
-      const headerCount = req.rawHeaders.length / 2;
-      if (headerCount > limits.maxHeaders) {
-        return refuse(
-          req, res, 'request.header_too_large',
-          `The request has ${headerCount} header fields; this gateway accepts at most ${limits.maxHeaders}.`,
-        );
-      }
-      opts.handler(req, res);
-    },
-  );
+  const httpOptions: ServerOptions = {
+    requireHostHeader: false, // answered by the handler, as problem+json
+    joinDuplicateHeaders: false,
+    insecureHTTPParser: false,
+    maxHeaderSize: limits.maxHeaderBytes, // the whole head, request line included: HPE_HEADER_OVERFLOW
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs, // both timeouts surface as ERR_HTTP_REQUEST_TIMEOUT
+    requestTimeout: limits.requestTimeoutMs,
+    // Node only looks for expired requests on this interval (30 s by default), so a timeout is
+    // enforced up to one interval late; keep it well under the shortest timeout.
+    connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2))),
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Bytes after a refused request: the gateway's handler drops the connection without a reply.
+    if (isUntrustedConnection(req.socket)) return opts.handler(req, res);
+    // llhttp has no limit of its own on the target's length (only on the whole head).
+    const urlBytes = (req.url ?? '').length; // one char per byte: Node decodes the target as latin1
+    if (urlBytes > limits.maxUrlBytes) {
+      return refuse(req, res, 'request.uri_too_long', `The request target is ${urlBytes} bytes; this gateway accepts at most ${limits.maxUrlBytes}.`);
+    }
+    const headerCount = req.rawHeaders.length / 2;
+    if (headerCount > limits.maxHeaders) {
+      return refuse(
+        req, res, 'request.header_too_large',
+        `The request has ${headerCount} header fields; this gateway accepts at most ${limits.maxHeaders}.`,
+      );
+    }
+    opts.handler(req, res);
+  };
+  // node:https's Server runs the same HTTP/1.1 server over TLS sockets (it is an http.Server in
+  // all but its declared type), so everything below applies to both.
+  const server = opts.tls
+    ? (createHttpsServer({ ...httpOptions, ...opts.tls }, onRequest) as unknown as Server)
+    : createServer(httpOptions, onRequest);
   // Node's own count (maxHeadersCount) answers a bare parse error; 0 lifts it so the check above
   // can name the count. maxHeaderBytes still bounds how many headers can arrive.
   server.maxHeadersCount = 0;

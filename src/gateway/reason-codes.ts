@@ -10,6 +10,7 @@ export const REASONS = {
   'request.header_too_large': { status: 431, title: 'Request header fields too large' },
   'request.uri_too_long': { status: 414, title: 'Request target too long' },
   'request.timeout': { status: 408, title: 'Request timeout' },
+  'request.body_too_large': { status: 413, title: 'Request body too large' },
   'request.bad_host': { status: 400, title: 'Missing or malformed Host' },
   'route.not_found': { status: 404, title: 'No route' },
   'route.method_not_allowed': { status: 405, title: 'Method not allowed on this route' },

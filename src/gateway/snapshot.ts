@@ -74,6 +74,7 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
       allowAmbiguity: (rc.allow.encodedSlash ? AMBIGUITY.encodedSlash : 0) | (rc.allow.semicolon ? AMBIGUITY.semicolon : 0),
       allowMethodOverride: rc.allow.methodOverride,
       allowOriginalUrl: rc.allow.originalUrlHeaders,
+      maxBodyBytes: rc.maxBodyBytes,
       rewrite: compileRewrite(rc),
       chain,
       responseFilters: chain.filter((f) => f.onResponse !== undefined).reverse(),

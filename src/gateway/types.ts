@@ -99,6 +99,8 @@ export interface CompiledRoute {
   readonly allowAmbiguity: number;
   readonly allowMethodOverride: boolean;
   readonly allowOriginalUrl: boolean;
+  /** Largest request body in bytes; 0 = no limit. */
+  readonly maxBodyBytes: number;
   readonly rewrite: ((path: string, params: Readonly<Record<string, string | undefined>>) => string) | undefined;
   readonly chain: readonly HttpFilter[];
   /** Filters with onResponse, in reverse chain order. */

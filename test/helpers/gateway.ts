@@ -25,7 +25,10 @@ export interface TestGateway {
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** `body` is the config without version/listen/audit, e.g. `upstreams: ...\nroutes: ...`. */
-export async function startTestGateway(body: string, opts: { env?: NodeJS.ProcessEnv; watch?: boolean } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  body: string,
+  opts: { env?: NodeJS.ProcessEnv; watch?: boolean; /** More `gateway:` keys, e.g. `tls: {...}`. */ gateway?: string } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'cortex-test-'));
   const auditFile = join(dir, 'audit.jsonl');
   const configFile = join(dir, 'cortex.yaml');
@@ -34,6 +37,7 @@ export async function startTestGateway(body: string, opts: { env?: NodeJS.Proces
       'version: 1',
       'gateway:',
       '  listen: { host: 127.0.0.1, port: 0 }',
+      ...(opts.gateway ? [`  ${opts.gateway}`] : []),
       'admin:',
       '  listen: { host: 127.0.0.1, port: 0 }',
       `  token: ${ADMIN_TOKEN}`,

@@ -31,9 +31,13 @@ export function createUpstreamFilter(target: UpstreamTarget, timeoutMs: number, 
       if (request.hasBody) {
         // Paused first so that this listener does not start the flow before undici attaches its
         // own; undici resumes the stream when it starts writing the body upstream.
+        // A declared Content-Length over the route's limit never gets here (the handler refuses it)
+        // and the parser holds the body to the declared length, so only a chunked body is checked.
         ctx.outcome.bytesIn = 0;
         ctx.req.pause();
-        ctx.req.on('data', (chunk: Buffer) => (ctx.outcome.bytesIn += chunk.length));
+        const limit = ctx.route.maxBodyBytes;
+        if (limit > 0 && request.contentLength === undefined) ctx.req.on('data', (chunk: Buffer) => handler.onBodyChunk(chunk, limit));
+        else ctx.req.on('data', (chunk: Buffer) => (ctx.outcome.bytesIn += chunk.length));
       }
       target.pool.dispatch(
         {
@@ -84,6 +88,26 @@ class ProxyHandler {
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
     if (this.done) abort(new Error('client closed the request'));
+  }
+
+  /**
+   * Counts a chunked request body against the route's limit. This listener runs before undici's, so
+   * on the chunk that crosses the limit the upstream request is aborted (undici destroys its socket)
+   * before that chunk can be written: the upstream never receives a complete oversized body.
+   */
+  onBodyChunk(chunk: Buffer, limit: number): void {
+    const { ctx } = this;
+    if ((ctx.outcome.bytesIn += chunk.length) <= limit || this.done) return;
+    this.done = true;
+    ctx.outcome.code = 'request.body_too_large';
+    if (ctx.res.headersSent) ctx.res.destroy();
+    else {
+      ctx.res.setHeader('connection', 'close');
+      this.deps.reply(ctx, 'request.body_too_large', `The request body is larger than this route accepts (${limit} bytes).`);
+    }
+    const err = new Error('request body too large');
+    if (this.abort) this.abort(err);
+    else ctx.req.destroy();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {

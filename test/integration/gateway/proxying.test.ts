@@ -24,7 +24,8 @@ before(async () => {
 upstreams:
   echo: { url: "${upstream.url}" }
 routes:
-  api: { match: { prefix: /api/ }, upstream: echo }
+  # Above the 10 MiB default body limit: the streaming test uploads 20 MB.
+  api: { match: { prefix: /api/ }, upstream: echo, maxBodyBytes: 33554432 }
   hdrs:
     match: { path: /hdrs }
     upstream: echo
