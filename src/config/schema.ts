@@ -64,7 +64,7 @@ const gateway = z
           .describe('Time allowed to receive the whole request, head and body; then 408 request.timeout.'),
         keepAliveTimeoutMs: durationMs
           .default(5_000)
-          .describe('How long an idle keep-alive connection waits for its next request before it is closed.'),
+          .describe('How long an idle keep-alive connection waits for its next request before it is closed (for HTTP/2: a session with no open stream and no frames; the other timeouts are HTTP/1.1 only).'),
         maxConnections: z
           .number().int().min(1).max(1_000_000)
           .default(10_000)
@@ -73,6 +73,12 @@ const gateway = z
           .number().int().min(0).max(1_000_000)
           .default(0)
           .describe('Requests served on one connection before it is closed (Connection: close on the last); 0 is unlimited.'),
+        maxConcurrentStreams: z
+          .number().int().min(1).max(10_000)
+          .default(100)
+          .describe(
+            'HTTP/2 only: most streams (requests) open at once on one connection, advertised in SETTINGS_MAX_CONCURRENT_STREAMS; a stream beyond it is refused (RST_STREAM REFUSED_STREAM). The HTTP/2 protections are fixed: Node\'s rapid-reset mitigation (a session whose client keeps cancelling streams is closed), a session is closed after 100 invalid frames (maxSessionInvalidFrames) or 100 refused streams (maxSessionRejectedStreams), and a client may have at most 10 PINGs (maxOutstandingPings) and 10 SETTINGS (maxOutstandingSettings) unanswered, beyond which the session is closed (PING and SETTINGS floods).',
+          ),
       })
       .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, {
         message: 'headersTimeoutMs must not exceed requestTimeoutMs',
@@ -108,6 +114,10 @@ const gateway = z
           .enum(['TLSv1.2', 'TLSv1.3'])
           .default('TLSv1.2')
           .describe('Oldest TLS version accepted. TLS 1.2 is limited to ECDHE key exchange with AEAD ciphers.'),
+        http2: z
+          .boolean()
+          .default(true)
+          .describe('Offer HTTP/2 by ALPN beside HTTP/1.1 on the same port (clients without ALPN, or asking for http/1.1, get HTTP/1.1). Both go through the same filter chain; :authority is the host and :path goes through the same normalization. Streams per connection are limited by limits.maxConcurrentStreams.'),
       })
       .optional()
       .describe('Serve HTTPS on the gateway listener; plain HTTP when unset. Read when the listener is created: a reload does not change it (the certificate files are reloaded on their own).'),
@@ -133,7 +143,49 @@ const upstream = z
   .strictObject({
     url: z
       .url({ protocol: /^https?$/ })
-      .describe('Base URL of the upstream service (http or https). A path here is prefixed to every forwarded path.'),
+      .optional()
+      .describe('Base URL of the upstream service (http or https). A path here is prefixed to every forwarded path. Exactly one of url or targets.'),
+    targets: z
+      .array(z.url({ protocol: /^https?$/ }))
+      .min(1)
+      .optional()
+      .describe('Several base URLs of the same service, balanced per request (one connection pool each). Exactly one of url or targets.'),
+    balance: z
+      .enum(['round-robin', 'least-busy'])
+      .default('round-robin')
+      .describe('How a target is chosen: in turn (round-robin) or the one with the fewest requests in flight from this gateway (least-busy).'),
+    outlierDetection: z
+      .strictObject({
+        consecutiveFailures: z.number().int().min(1).max(1_000).default(3).describe('Consecutive connect failures (refused, unreachable, connect timeout, TLS handshake) that eject a target.'),
+        baseEjectionMs: durationMs.default(10_000).describe('How long a target is first ejected; doubled for each repeat ejection without a success in between.'),
+        maxEjectionMs: durationMs.default(300_000).describe('Longest ejection.'),
+      })
+      .prefault({})
+      .describe('Passive outlier detection. When every target is ejected, the least recently ejected one is still used: a target that might work is better than a 503.'),
+    healthCheck: z
+      .strictObject({
+        path: z.string().regex(/^\//, 'must start with /').default('/healthz').describe('Path requested with GET on each target; a 2xx or 3xx answer is healthy.'),
+        intervalMs: durationMs.default(5_000).describe('Time between checks of each target.'),
+        timeoutMs: durationMs.default(2_000).describe('Time allowed for a check to answer.'),
+        healthyThreshold: z.number().int().min(1).max(100).default(2).describe('Consecutive passing checks that put a failing target back.'),
+        unhealthyThreshold: z.number().int().min(1).max(100).default(3).describe('Consecutive failing checks that take a target out.'),
+      })
+      .optional()
+      .describe('Active health checks, run while a config in use references the upstream. A failing target gets no requests until healthy again; when every target fails its checks, requests get 503 upstream.unavailable.'),
+    retries: z
+      .boolean()
+      .default(true)
+      .describe('Retry an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE) whose connection could not be opened, once, on another target. Never after any request body byte or response byte; bounded by a budget of 20% of the last 10 s of requests (at least 3).'),
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).optional().describe('PEM file of the CA(s) trusted for the upstream\'s certificate, instead of the system CAs; relative to the working directory.'),
+        serverName: z.string().min(1).optional().describe('SNI name sent, and name the certificate must carry; the URL host by default.'),
+        cert: z.string().min(1).optional().describe('PEM client certificate file, for mutual TLS (with key).'),
+        key: z.string().min(1).optional().describe('PEM private key file for cert.'),
+        insecureSkipVerify: z.boolean().default(false).describe('Accept any upstream certificate. For tests only: it allows any server to impersonate the upstream.'),
+      })
+      .optional()
+      .describe('TLS settings for https targets.'),
     connections: z.number().int().min(1).max(4096).default(128).describe('Maximum connections in the pool.'),
     connectTimeoutMs: durationMs.default(5_000).describe('Time allowed to open a connection.'),
     timeoutMs: durationMs

@@ -18,6 +18,7 @@ export function checkSemantics(config: Config): SemanticResult {
   checkAdminListener(config.admin, result);
   checkTlsFiles(config.gateway.tls, result);
   checkUpstreamReferences(config, result);
+  for (const [name, upstream] of Object.entries(config.upstreams)) checkUpstreamTargets(name, upstream, result);
   for (const [id, route] of Object.entries(config.routes)) {
     checkMatchHost(id, route, result);
     checkRewrite(id, route, result);
@@ -116,6 +117,33 @@ function checkTlsFiles(tls: Config['gateway']['tls'], result: SemanticResult): v
       });
     }
   });
+}
+
+/** Exactly one of url / targets; TLS files readable; a client certificate comes with its key. */
+function checkUpstreamTargets(name: string, upstream: Config['upstreams'][string], result: SemanticResult): void {
+  const at = ['upstreams', name];
+  if ((upstream.url === undefined) === (upstream.targets === undefined)) {
+    result.errors.push({ at, message: 'exactly one of url or targets is required' });
+  }
+  const tls = upstream.tls;
+  if (!tls) return;
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const file = tls[field];
+    if (file === undefined) continue;
+    try {
+      accessSync(resolve(file), constants.R_OK);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not readable';
+      result.errors.push({ at: [...at, 'tls', field], message: `"${file}" ${why}` });
+    }
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    result.errors.push({ at: [...at, 'tls'], message: 'cert and key go together (a client certificate needs its key)' });
+  }
+  const urls = upstream.targets ?? (upstream.url !== undefined ? [upstream.url] : []);
+  if (!urls.some((u) => u.startsWith('https:'))) {
+    result.warnings.push({ at: [...at, 'tls'], message: 'tls is set but no target uses https' });
+  }
 }
 
 function checkUpstreamReferences(config: Config, result: SemanticResult): void {

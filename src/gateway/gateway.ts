@@ -94,13 +94,15 @@ export class Gateway {
     this.server = createGatewayServer({
       limits: config.gateway.limits,
       tls: this.tls?.serverOptions,
+      http2: config.gateway.tls?.http2 ?? false,
       handler: (req, res) => {
         if (isUntrustedConnection(req.socket)) {
           req.socket.destroy();
           return;
         }
         this.metrics.setInflight(++this.inflight);
-        if (this.closing) res.setHeader('connection', 'close');
+        // HTTP/2 has no Connection header: its sessions get GOAWAY when the server closes.
+        if (this.closing && req.httpVersionMajor !== 2) res.setHeader('connection', 'close');
         handler(req, res);
       },
       requestIdHeader: () => this.snapshot.requestIdHeader,
@@ -219,7 +221,10 @@ export class Gateway {
     const timer = setTimeout(() => {
       cut = this.inflight;
       if (cut > 0) this.log.warn({ inflight: cut, graceMs }, 'shutdown grace period over: cutting the requests still in flight');
-      this.server.closeAllConnections();
+      // node:http2's server has no closeAllConnections (its sessions and its HTTP/1.1 connections
+      // alike are in this.sockets).
+      if (typeof this.server.closeAllConnections === 'function') this.server.closeAllConnections();
+      else for (const socket of this.sockets) socket.destroy();
     }, graceMs);
     if (!this.listening) this.server.emit('close');
     await closed;
@@ -271,6 +276,7 @@ export class Gateway {
           }
         },
         observe: (name, outcome, seconds) => this.metrics.upstream(name, outcome, seconds),
+        retry: (name) => this.metrics.upstreamRetry(name),
       },
     });
   }

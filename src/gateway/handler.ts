@@ -77,7 +77,9 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     let clientIp = peer;
 
     let rejectedByParser: ReasonCode | undefined;
-    const bodyPending = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    // HTTP/1.1 only: an HTTP/2 session carries many streams (req.socket is the session's), and its
+    // framing errors end the stream or session, never reaching the listener's clientError.
+    const bodyPending = req.httpVersionMajor !== 2 && isBodyPending(req);
     if (bodyPending) {
       bodiesInFlight.set(req.socket, { id, replied: () => res.headersSent, reject: (code) => (rejectedByParser = code) });
     }
@@ -89,7 +91,8 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
         outcome.code = rejectedByParser;
         outcome.status = REASONS[rejectedByParser].status;
       }
-      if (!res.writableFinished && outcome.code === 'ok') outcome.code = 'client.closed';
+      const finished = req.httpVersionMajor === 2 ? http2Finished(res) : res.writableFinished;
+      if (!finished && outcome.code === 'ok') outcome.code = 'client.closed';
       if (ctx) for (const f of ctx.route.completeFilters) safeComplete(f, ctx, deps.log);
       deps.complete({
         snapshot: snap, id, time, method, host, path, clientIp, route, ctx, outcome,
@@ -136,7 +139,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       // Refused before any filter runs, so nothing reaches the upstream; the unread body closes the connection.
       return reply('request.body_too_large', `The request body is ${parsed.contentLength} bytes; this route accepts at most ${route.maxBodyBytes}.`);
     }
-    const hasBody = parsed.chunked || (parsed.contentLength !== undefined && parsed.contentLength > 0);
+    const hasBody = parsed.chunked || (parsed.contentLength !== undefined ? parsed.contentLength > 0 : http2BodyFollows(req));
     outcome.bytesIn = parsed.contentLength ?? 0;
     const request: GatewayRequest = {
       method, path, query: target.query, host, hostHeader: parsed.host, peer, clientIp,
@@ -160,10 +163,40 @@ function localReply(
   code: ReasonCode, detail?: string, headers?: Record<string, string>, status?: number,
 ): void {
   outcome.code = code;
-  const bodyPending = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  if (req.httpVersionMajor === 2) {
+    // Each HTTP/2 stream is framed on its own: nothing after it is suspect, and the session carries
+    // other streams. An unread request body is discarded when the stream closes.
+    sendProblem(res, code, id, idHeader, detail, headers, status);
+    return;
+  }
+  const bodyPending = isBodyPending(req);
   if (CLOSE_AFTER.has(code)) untrustedConnections.add(req.socket);
   const close = bodyPending || CLOSE_AFTER.has(code);
   sendProblem(res, code, id, idHeader, detail, close ? { ...headers, connection: 'close' } : headers, status);
+}
+
+function isBodyPending(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+}
+
+/**
+ * An HTTP/2 request without content-length has a body unless its HEADERS frame ended the stream
+ * (HTTP/1.1 has no such case: without content-length or chunked there is no body).
+ */
+function http2BodyFollows(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 2) return false;
+  const stream = (req as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream;
+  return stream?.endAfterHeaders === false;
+}
+
+/**
+ * Whether an HTTP/2 response was sent whole. A stream reset by the client also ends the stream's
+ * writable side (so writableFinished is true): only a response the gateway ended, on a stream
+ * closed without an error code, is complete.
+ */
+function http2Finished(res: ServerResponse): boolean {
+  const stream = (res as ServerResponse & { stream?: { rstCode?: number } }).stream;
+  return res.writableEnded && (stream?.rstCode ?? 0) === 0;
 }
 
 function ctxReply(ctx: RequestContext, code: ReasonCode, detail?: string, headers?: Record<string, string>, status?: number): void {

@@ -53,10 +53,17 @@ export function parseRequestHeaders(raw: readonly string[], requestIdHeader: str
   let contentLength: number | undefined;
   let chunked = false;
   let connectionTokens: string[] | undefined;
+  let authority: string | undefined;
 
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
+    if (name.charCodeAt(0) === 0x3a /* ':' */) {
+      // HTTP/2 pseudo-headers (nghttp2 allows only the request ones, once each, before the rest):
+      // never forwarded; :authority stands for Host when the request has none (RFC 9113 §8.3.1).
+      if (name === ':authority') authority = value;
+      continue;
+    }
     if (HOP_BY_HOP.has(name)) {
       if (name === 'host') {
         if (host !== undefined) return { code: 'request.duplicate_header', detail: 'more than one Host header' };
@@ -106,7 +113,7 @@ export function parseRequestHeaders(raw: readonly string[], requestIdHeader: str
     }
     if (held?.length === 0) held = undefined;
   }
-  return { forward, held, incomingForwarded: incoming, host, contentLength, chunked };
+  return { forward, held, incomingForwarded: incoming, host: host ?? authority, contentLength, chunked };
 }
 
 export function addHeader(into: Record<string, string | string[]>, name: string, value: string): void {

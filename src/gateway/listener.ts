@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
+import type { SecureServerOptions, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { rawProblemResponse, sendProblem } from './problem.ts';
 import type { ReasonCode } from './reason-codes.ts';
@@ -30,6 +32,8 @@ export interface ListenerLimits {
   readonly keepAliveTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxRequestsPerSocket: number;
+  /** HTTP/2 only: SETTINGS_MAX_CONCURRENT_STREAMS. */
+  readonly maxConcurrentStreams: number;
 }
 
 /** The schema's defaults, for a listener created without a config. */
@@ -42,7 +46,24 @@ export const DEFAULT_LIMITS: ListenerLimits = {
   keepAliveTimeoutMs: 5_000,
   maxConnections: 10_000,
   maxRequestsPerSocket: 0,
+  maxConcurrentStreams: 100,
 };
+
+/**
+ * HTTP/2 protections besides the stream limit (documented with gateway.limits.maxConcurrentStreams).
+ * Node's own rapid-reset mitigation (CVE-2023-44487) is always on: a session whose client keeps
+ * cancelling streams is closed with ENHANCE_YOUR_CALM.
+ */
+export const HTTP2_PROTECTIONS = {
+  /** Invalid frames tolerated on one session before it is closed (Node: 1000). */
+  maxSessionInvalidFrames: 100,
+  /** Streams refused on one session (over the stream limit) before it is closed (Node: 100). */
+  maxSessionRejectedStreams: 100,
+  /** Unanswered PINGs a client may have in flight; a PING flood closes the session. */
+  maxOutstandingPings: 10,
+  /** Unacknowledged SETTINGS a client may have in flight; a SETTINGS flood closes the session. */
+  maxOutstandingSettings: 10,
+} as const;
 
 export interface ListenerOptions {
   handler: RequestHandler;
@@ -52,6 +73,8 @@ export interface ListenerOptions {
   limits?: ListenerLimits;
   /** Serve HTTPS with these (gateway/tls.ts builds them); plain HTTP when unset. */
   tls?: TlsServerOptions;
+  /** With tls: offer HTTP/2 by ALPN beside HTTP/1.1 (node:http2's compat API, same handler). */
+  http2?: boolean;
 }
 
 const PARSER_CODES: Record<string, [ReasonCode, string]> = {
@@ -91,7 +114,11 @@ export function createGatewayServer(opts: ListenerOptions): Server {
     if (urlBytes > limits.maxUrlBytes) {
       return refuse(req, res, 'request.uri_too_long', `The request target is ${urlBytes} bytes; this gateway accepts at most ${limits.maxUrlBytes}.`);
     }
-    const headerCount = req.rawHeaders.length / 2;
+    let headerCount = req.rawHeaders.length / 2;
+    if (req.httpVersionMajor === 2) {
+      // HTTP/2's pseudo-headers (:method, :path, :scheme, :authority) are not header fields.
+      for (let i = 0; i < req.rawHeaders.length; i += 2) if ((req.rawHeaders[i] as string).startsWith(':')) headerCount--;
+    }
     if (headerCount > limits.maxHeaders) {
       return refuse(
         req, res, 'request.header_too_large',
@@ -102,8 +129,14 @@ export function createGatewayServer(opts: ListenerOptions): Server {
   };
   // node:https's Server runs the same HTTP/1.1 server over TLS sockets (it is an http.Server in
   // all but its declared type), so everything below applies to both.
+  // With http2, node:http2's secure server speaks HTTP/2 to clients that ask for h2 by ALPN and
+  // hands the other TLS connections to node:http's HTTP/1.1 code with the same options (allowHTTP1),
+  // so both reach onRequest: HTTP/2 streams through the compat API (Http2ServerRequest/Response,
+  // which the handler uses only through the members they share with IncomingMessage/ServerResponse).
   const server = opts.tls
-    ? (createHttpsServer({ ...httpOptions, ...opts.tls }, onRequest) as unknown as Server)
+    ? opts.http2
+      ? (createSecureServer(http2Options(httpOptions, opts.tls, limits), onRequest as never) as unknown as Server)
+      : (createHttpsServer({ ...httpOptions, ...opts.tls }, onRequest) as unknown as Server)
     : createServer(httpOptions, onRequest);
   // Node's own count (maxHeadersCount) answers a bare parse error; 0 lifts it so the check above
   // can name the count. maxHeaderBytes still bounds how many headers can arrive.
@@ -119,6 +152,20 @@ export function createGatewayServer(opts: ListenerOptions): Server {
       detail: `The listener already has ${limits.maxConnections} connections open.`,
     });
   });
+  if (opts.tls && opts.http2) {
+    // keepAliveTimeoutMs for HTTP/2: a session with no open stream and no frames for that long is
+    // closed (GOAWAY). A session with a stream in progress (a slow upstream) is kept.
+    server.on('session', (session: ServerHttp2Session) => {
+      let open = 0;
+      session.on('stream', (stream: ServerHttp2Stream) => {
+        open++;
+        stream.once('close', () => open--);
+      });
+      session.setTimeout(limits.keepAliveTimeoutMs, () => {
+        if (open === 0) session.close();
+      });
+    });
+  }
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -158,4 +205,20 @@ export function createGatewayServer(opts: ListenerOptions): Server {
     socket.end(rawProblemResponse('route.method_not_allowed', id, opts.requestIdHeader(), detail));
   });
   return server;
+}
+
+function http2Options(httpOptions: ServerOptions, tls: TlsServerOptions, limits: ListenerLimits): SecureServerOptions {
+  return {
+    ...httpOptions, // read by node:http for the HTTP/1.1 connections (allowHTTP1)
+    ...tls,
+    allowHTTP1: true,
+    ...HTTP2_PROTECTIONS,
+    // Headers beyond maxHeaders are answered 431 by the check in onRequest; far beyond it
+    // (and the 4 pseudo-headers) the stream is refused by nghttp2 before it gets that far.
+    maxHeaderListPairs: limits.maxHeaders + 5,
+    settings: {
+      maxConcurrentStreams: limits.maxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeaderBytes,
+    },
+  };
 }

@@ -50,6 +50,9 @@ export function sendProblem(
     [requestIdHeader]: requestId,
     ...extraHeaders,
   };
+  // Connection-specific headers are illegal in HTTP/2 (RFC 9113 §8.2.2): a stream does not own
+  // its connection. res.req is the compat API's Http2ServerRequest there.
+  if (res.req.httpVersionMajor === 2) delete headers.connection;
   res.writeHead(status ?? REASONS[code].status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -11,6 +11,8 @@ export interface GatewayMetrics {
   /** One finished data-plane request. `kind` is the identity kind, 'none' when unauthenticated. */
   request(route: string, method: string, status: number, code: string, seconds: number, kind?: string): void;
   upstream(upstream: string, outcome: UpstreamOutcome, seconds: number): void;
+  /** A request retried on another target of `upstream` after a connect failure. */
+  upstreamRetry(upstream: string): void;
   /** A request rejected by the HTTP parser before it became a request (malformed, header too large). */
   clientError(code: string): void;
   configReload(result: 'ok' | 'error'): void;
@@ -56,6 +58,12 @@ export function createMetrics(): GatewayMetrics {
     'Time from sending a request upstream to its response finishing, by upstream.',
     ['upstream'],
     DURATION_BUCKETS,
+  );
+  const upstreamRetries = new CounterFamily(
+    registry,
+    'cortex_upstream_retries_total',
+    'Requests retried on another target after a connect failure, by upstream.',
+    ['upstream'],
   );
   const auditEvents = new CounterFamily(
     registry,
@@ -104,6 +112,9 @@ export function createMetrics(): GatewayMetrics {
       const key = `${upstream}\u0000${outcome}`;
       (upstreamRequests.find(key) ?? upstreamRequests.create(key, [upstream, outcome])).value++;
       upstreamDuration.observe(upstreamDuration.find(upstream) ?? upstreamDuration.create(upstream, [upstream]), seconds);
+    },
+    upstreamRetry(upstream) {
+      upstreamRetries.inc([upstream]);
     },
     clientError(code) {
       clientErrors.inc([code]);

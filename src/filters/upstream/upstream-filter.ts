@@ -4,7 +4,7 @@
 import { responseHeadersFromRaw } from '../../gateway/headers.ts';
 import type { HttpFilter, RequestContext } from '../../gateway/types.ts';
 import type { ReasonCode } from '../../gateway/reason-codes.ts';
-import type { UpstreamTarget } from './upstream-pools.ts';
+import type { Endpoint, UpstreamTarget } from './upstream-pools.ts';
 
 export interface UpstreamFilterDeps {
   /** Writes a problem reply and records the outcome (the gateway's reply path). */
@@ -12,6 +12,8 @@ export interface UpstreamFilterDeps {
   /** Runs the route's onResponse hooks (reverse chain order) on the response head. */
   onResponse(ctx: RequestContext, status: number, headers: Record<string, string | string[]>): void;
   observe?(upstream: string, outcome: 'ok' | 'error' | 'timeout', seconds: number): void;
+  /** A request retried on another target after a connect failure. */
+  retry?(upstream: string): void;
 }
 
 const HANDLED = Object.freeze({ action: 'handled' as const });
@@ -21,13 +23,18 @@ export function createUpstreamFilter(target: UpstreamTarget, timeoutMs: number, 
     name: 'upstream',
     onRequest(ctx) {
       const { request } = ctx;
+      const endpoint = target.pick();
+      if (endpoint === undefined) {
+        deps.reply(ctx, 'upstream.unavailable', 'No target of the upstream service passes its health checks.');
+        return HANDLED;
+      }
       const headers = ctx.upstreamHeaders;
-      if (target.hostHeader !== undefined) headers.host = target.hostHeader;
+      if (!target.preserveHost) headers.host = endpoint.urlHost;
       else headers.host = request.hostHeader;
       if (request.contentLength !== undefined) headers['content-length'] = String(request.contentLength);
-      const path = target.basePath + ctx.upstreamPath + (request.query === '' ? '' : '?' + request.query);
+      const pathAndQuery = ctx.upstreamPath + (request.query === '' ? '' : '?' + request.query);
       ctx.outcome.upstreamPath = ctx.upstreamPath;
-      const handler = new ProxyHandler(ctx, target.name, deps);
+      const handler = new ProxyHandler(ctx, target, deps, pathAndQuery, endpoint);
       if (request.hasBody) {
         // Paused first so that this listener does not start the flow before undici attaches its
         // own; undici resumes the stream when it starts writing the body upstream.
@@ -39,23 +46,26 @@ export function createUpstreamFilter(target: UpstreamTarget, timeoutMs: number, 
         if (limit > 0 && request.contentLength === undefined) ctx.req.on('data', (chunk: Buffer) => handler.onBodyChunk(chunk, limit));
         else ctx.req.on('data', (chunk: Buffer) => (ctx.outcome.bytesIn += chunk.length));
       }
-      target.pool.dispatch(
-        {
-          path,
-          method: request.method,
-          headers,
-          body: request.hasBody ? ctx.req : null,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-          idempotent: false,
-          blocking: request.method !== 'HEAD' && request.method !== 'GET',
-        },
-        handler,
-      );
+      target.countRequest();
+      handler.dispatch({
+        path: endpoint.basePath + pathAndQuery,
+        method: request.method,
+        headers,
+        body: request.hasBody ? ctx.req : null,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        idempotent: false,
+        blocking: request.method !== 'HEAD' && request.method !== 'GET',
+      });
       return HANDLED;
     },
   };
 }
+
+/** Methods retried on another target when the connection could not be opened. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+type DispatchOptions = Parameters<Endpoint['pool']['dispatch']>[0];
 
 /**
  * undici's handler protocol in its original form (onConnect/onHeaders/onData/...). The newer
@@ -67,15 +77,25 @@ class ProxyHandler {
   private abort: ((err?: Error) => void) | undefined;
   private readonly ctx: RequestContext;
   private readonly upstream: string;
+  private readonly target: UpstreamTarget;
   private readonly deps: UpstreamFilterDeps;
+  private readonly pathAndQuery: string;
   private readonly started = performance.now();
+  private endpoint: Endpoint;
+  /** Set while a request is in flight on `endpoint` (counted in its `inflight`). */
+  private counted = false;
+  private options: DispatchOptions | undefined;
+  private retried = false;
   private resume: (() => void) | undefined;
   private done = false;
 
-  constructor(ctx: RequestContext, upstream: string, deps: UpstreamFilterDeps) {
+  constructor(ctx: RequestContext, target: UpstreamTarget, deps: UpstreamFilterDeps, pathAndQuery: string, endpoint: Endpoint) {
     this.ctx = ctx;
-    this.upstream = upstream;
+    this.upstream = target.name;
+    this.target = target;
     this.deps = deps;
+    this.pathAndQuery = pathAndQuery;
+    this.endpoint = endpoint;
     ctx.res.once('close', () => {
       if (!this.done) {
         this.done = true;
@@ -83,6 +103,19 @@ class ProxyHandler {
         this.abort?.(new Error('client closed the request'));
       }
     });
+  }
+
+  dispatch(options: DispatchOptions): void {
+    this.options = options;
+    this.endpoint.inflight++;
+    this.counted = true;
+    this.endpoint.pool.dispatch(options, this);
+  }
+
+  private settle(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    this.endpoint.inflight--;
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -102,7 +135,7 @@ class ProxyHandler {
     ctx.outcome.code = 'request.body_too_large';
     if (ctx.res.headersSent) ctx.res.destroy();
     else {
-      ctx.res.setHeader('connection', 'close');
+      if (ctx.req.httpVersionMajor !== 2) ctx.res.setHeader('connection', 'close'); // an HTTP/2 stream ends alone
       this.deps.reply(ctx, 'request.body_too_large', `The request body is larger than this route accepts (${limit} bytes).`);
     }
     const err = new Error('request body too large');
@@ -113,6 +146,7 @@ class ProxyHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx (e.g. 103 Early Hints) are informational; the final head follows
     const { ctx } = this;
+    this.target.succeeded(this.endpoint);
     const out = responseHeadersFromRaw(rawHeaders);
     out[ctx.requestIdHeader] = ctx.id;
     this.deps.onResponse(ctx, statusCode, out);
@@ -132,15 +166,21 @@ class ProxyHandler {
 
   onComplete(): void {
     this.done = true;
+    this.settle();
     this.deps.observe?.(this.upstream, 'ok', (performance.now() - this.started) / 1000);
     this.ctx.res.end();
   }
 
   onError(err: Error & { code?: string }): void {
     const { ctx } = this;
+    this.settle();
     if (this.done) return; // the client went away first; the abort is ours
-    this.done = true;
     const code = classify(err);
+    if (code === 'upstream.connect_failed' || err.code === 'UND_ERR_CONNECT_TIMEOUT') {
+      this.target.connectFailed(this.endpoint);
+      if (this.retry()) return;
+    }
+    this.done = true;
     this.deps.observe?.(this.upstream, code === 'upstream.timeout' ? 'timeout' : 'error', (performance.now() - this.started) / 1000);
     if (ctx.res.headersSent) {
       ctx.outcome.code = code === 'upstream.timeout' ? 'upstream.timeout' : 'upstream.reset';
@@ -149,6 +189,26 @@ class ProxyHandler {
     }
     ctx.log.debug({ requestId: ctx.id, upstream: this.upstream, err: err.code ?? err.name }, 'upstream failed');
     this.deps.reply(ctx, code, DETAILS[code]);
+  }
+
+  /**
+   * Once, for an idempotent method, when no byte of the request body has been read (so none was
+   * sent) and no response head arrived, on another target, within the upstream's retry budget.
+   */
+  private retry(): boolean {
+    const { ctx, options } = this;
+    if (this.retried || !this.target.retries || options === undefined || ctx.res.headersSent) return false;
+    if (!IDEMPOTENT.has(ctx.request.method)) return false;
+    if (ctx.request.hasBody && (ctx.outcome.bytesIn > 0 || ctx.req.destroyed || ctx.req.readableEnded)) return false;
+    const next = this.target.pick(this.endpoint);
+    if (next === undefined || !this.target.takeRetry()) return false;
+    this.retried = true;
+    this.endpoint = next;
+    this.abort = undefined;
+    this.deps.retry?.(this.upstream);
+    ctx.log.debug({ requestId: ctx.id, upstream: this.upstream, target: next.origin }, 'retrying on another target');
+    this.dispatch({ ...options, path: next.basePath + this.pathAndQuery });
+    return true;
   }
 }
 
@@ -159,12 +219,31 @@ const DETAILS: Partial<Record<ReasonCode, string>> = {
   'upstream.bad_response': 'The upstream service sent a response that is not valid HTTP.',
 };
 
+/** Certificate verification failures (OpenSSL's names): the TLS handshake, part of connecting, failed. */
+const TLS_FAILURES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'HOSTNAME_MISMATCH',
+  'EPROTO',
+]);
+
 function classify(err: Error & { code?: string }): ReasonCode {
   const code = err.code ?? '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'upstream.timeout';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN') {
     return 'upstream.connect_failed';
   }
+  if (TLS_FAILURES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return 'upstream.connect_failed';
   if (err.name === 'HTTPParserError' || code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
     return 'upstream.bad_response';
   }

@@ -158,3 +158,18 @@ test('cors: origins are exact origins (scheme, host, port) or *', () => {
     ['routes.bad.cors.origins[0]', 'routes.bad.cors.origins[1]', 'routes.bad.cors.origins[2]', 'routes.bad.cors.origins[3]'],
   );
 });
+
+test('an upstream has exactly one of url or targets, and readable TLS files', () => {
+  const both = VALID.replace('url: http://127.0.0.1:9903', 'url: http://127.0.0.1:9903\n    targets: ["http://127.0.0.1:9904"]');
+  assert.deepEqual(errorsOf(both).map((p) => `${p.path}: ${p.message}`), ['upstreams.orders: exactly one of url or targets is required']);
+  const neither = VALID.replace('url: http://127.0.0.1:9903', 'connections: 4');
+  assert.deepEqual(errorsOf(neither).map((p) => `${p.path}: ${p.message}`), ['upstreams.orders: exactly one of url or targets is required']);
+  const targets = VALID.replace('url: http://127.0.0.1:9903', 'targets: ["http://127.0.0.1:9903", "https://127.0.0.1:9904"]\n    balance: least-busy');
+  assert.equal(load(targets).config.upstreams.orders?.balance, 'least-busy');
+  const tls = VALID.replace('url: http://127.0.0.1:9903', 'url: https://127.0.0.1:9903\n    tls: { ca: /nonexistent/ca.pem, cert: /nonexistent/c.pem }');
+  assert.deepEqual(errorsOf(tls).map((p) => `${p.path}: ${p.message}`).sort(), [
+    'upstreams.orders.tls.ca: "/nonexistent/ca.pem" does not exist',
+    'upstreams.orders.tls.cert: "/nonexistent/c.pem" does not exist',
+    'upstreams.orders.tls: cert and key go together (a client certificate needs its key)',
+  ]);
+});

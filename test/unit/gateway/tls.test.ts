@@ -26,7 +26,7 @@ test('a broken pair keeps the previous certificate and logs an error; a good one
   const next = ca.issue('next', ['a.test']);
   const other = ca.issue('other', ['b.test']);
   const { log, errors, infos } = recordingLog();
-  const tls = createGatewayTls({ minVersion: 'TLSv1.2', certificates: [{ cert: live.cert, key: live.key, serverNames: ['a.test'] }] }, log);
+  const tls = createGatewayTls({ minVersion: 'TLSv1.2', http2: true, certificates: [{ cert: live.cert, key: live.key, serverNames: ['a.test'] }] }, log);
   const installed: Buffer[] = [];
   tls.watch({ setSecureContext: (o) => installed.push(o.cert) });
   try {
