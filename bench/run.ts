@@ -8,7 +8,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { ensureLocalTls } from '../src/dev/tls.ts';
 import { runFixedRate } from './lib/fixed-rate.ts';
+import { runH2load } from './lib/h2load.ts';
 import { ensureTools, renderUpstreamConf, startNginx } from './lib/nginx.ts';
 import {
   installCleanupHandlers,
@@ -31,8 +34,8 @@ import {
   type ProxyResult,
   type ScenarioResult,
 } from './lib/report.ts';
-import { runWrk, writeWrkScripts, wrkErrorCount, type WrkScripts } from './lib/wrk.ts';
-import { PROXY_LABEL, scenarios, type ProxyId, type Scenario, type ScenarioContext } from './scenarios.ts';
+import { runWrk, writeWrkScripts, wrkErrorCount, type WrkResult, type WrkScripts } from './lib/wrk.ts';
+import { PROXY_LABEL, scenarios, tlsFiles, type ProxyId, type Scenario, type ScenarioContext } from './scenarios.ts';
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
@@ -53,6 +56,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     'fixed-duration': { type: 'string' },
     connections: { type: 'string', default: '50' },
+    streams: { type: 'string', default: '10' },
     only: { type: 'string' },
     scenario: { type: 'string' },
     rate: { type: 'string' },
@@ -69,7 +73,8 @@ if (args.help) {
   --duration S            measured wrk run, seconds (default 15)
   --warmup S              wrk warm-up, seconds (default 5)
   --fixed-duration S      each half-load run (autocannon, then paced wrk), seconds (default 10)
-  --connections N         wrk and autocannon connections (default 50)
+  --connections N         wrk, h2load and autocannon connections (default 50)
+  --streams N             HTTP/2 scenarios: concurrent streams per h2load connection (default 10)
   --only LIST             what to run, of: ${ORDER.join(',')} (direct = no proxy, calibration; default: all)
   --scenario LIST         scenarios to run, of: ${scenarios.map((s) => s.name).join(',')} (default: all)
   --rate N                fixed rate in requests/s (default: half of Cortex's measured maximum)
@@ -99,6 +104,8 @@ const method: Method = {
   niceness: 0,
 };
 
+const streams = num(args.streams, 10, 'streams');
+
 const quietWaitMs = 1000 * num(args['quiet-wait'], args.quick ? 5 : 30, 'quiet-wait');
 
 function list<T extends string>(v: string | undefined, allowed: readonly T[], name: string): T[] {
@@ -108,11 +115,17 @@ function list<T extends string>(v: string | undefined, allowed: readonly T[], na
   return items as T[];
 }
 
-async function sanity(url: string, headers: Record<string, string>): Promise<void> {
-  const res = await fetch(url, { headers });
-  const body = await res.text();
-  if (res.status !== 200 || body !== 'ok\n') {
-    throw new Error(`sanity request ${url} answered ${res.status} ${JSON.stringify(body.slice(0, 300))}`);
+/** One request that must answer 200 "ok\n"; over https, trusting only the run's CA (ca: its PEM). */
+async function sanity(url: string, headers: Record<string, string>, ca?: string): Promise<void> {
+  const dispatcher = ca === undefined ? undefined : new Agent({ connect: { ca } });
+  try {
+    const res = await request(url, { headers, ...(dispatcher === undefined ? {} : { dispatcher }) });
+    const body = await res.body.text();
+    if (res.statusCode !== 200 || body !== 'ok\n') {
+      throw new Error(`sanity request ${url} answered ${res.statusCode} ${JSON.stringify(body.slice(0, 300))}`);
+    }
+  } finally {
+    await dispatcher?.close();
   }
 }
 
@@ -161,9 +174,15 @@ async function measureProxy(
     if (id !== 'direct') console.log(`[${scenario.name}] ${label}: starting on 127.0.0.1:${port} (core ${PROXY_CPU})`);
     proxy = await startProxy(id, { cpu: PROXY_CPU, workDir: WORK, port, upstreamPort, scenario, ctx });
     r.command = proxy.command;
-    const url = `http://127.0.0.1:${port}${scenario.path}`;
-    await sanity(url, headers);
+    const url = `${scenario.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}${scenario.path}`;
+    await sanity(url, headers, scenario.tls === undefined ? undefined : readFileSync(tlsFiles(ctx).ca, 'utf8'));
     const wrkOpts = { url, cpu: LOAD_CPU, connections: method.connections, scripts: wrkScripts, headers };
+    // The maximum-throughput load: wrk, or h2load for HTTP/2 scenarios (no --warm-up-time: the
+    // separate warm-up run below warms the proxy, and every request is then counted for the audit check).
+    const load = (durationS: number): Promise<WrkResult> =>
+      scenario.tls?.http2 === true
+        ? runH2load({ url, cpu: LOAD_CPU, connections: method.connections, streams, durationS, warmupS: 0, workDir: ctx.dir, headers })
+        : runWrk({ ...wrkOpts, durationS });
 
     r.idleBefore = await waitForQuiet(quietWaitMs, QUIET_PCT);
     const busy = Object.values(r.idleBefore.busy);
@@ -177,11 +196,11 @@ async function measureProxy(
     }
 
     console.log(`[${scenario.name}] ${label}: warm-up ${method.warmupS} s`);
-    r.warmup = await runWrk({ ...wrkOpts, durationS: method.warmupS });
+    r.warmup = await load(method.warmupS);
     console.log(`[${scenario.name}] ${label}: measured run ${method.durationS} s`);
     const pid = proxy.process?.pid;
     const tag = `[${scenario.name}] ${label}`;
-    const m = await guarded(tag, pid, () => runWrk({ ...wrkOpts, durationS: method.durationS }));
+    const m = await guarded(tag, pid, () => load(method.durationS));
     const max = m.value;
     r.cpu = m.cpu;
     r.retries = m.retries;
@@ -192,7 +211,7 @@ async function measureProxy(
         (errs > 0 ? `, ${errs} errors` : ''),
     );
 
-    if (result.fixedRate === undefined && errs === 0 && id !== 'direct') {
+    if (result.fixedRate === undefined && errs === 0 && id !== 'direct' && scenario.tls === undefined) {
       const rate = args.rate !== undefined ? num(args.rate, 0, 'rate') : Math.floor(max.rps / 2);
       result.fixedRate = {
         rps: rate,
@@ -251,7 +270,8 @@ async function measureProxy(
       r.max.requests +
       (r.fixed ? r.fixed.warmupCompleted + r.fixed.completed : 0) +
       (r.paced?.requests ?? 0);
-    r.audit = { lines: countLines(ctx.auditFile), requests, inFlightSlack: 3 * method.connections + 2 * method.fixedConnections };
+    const inFlight = method.connections * (scenario.tls?.http2 === true ? streams : 1);
+    r.audit = { lines: countLines(ctx.auditFile), requests, inFlightSlack: 3 * inFlight + 2 * method.fixedConnections };
   }
   return r;
 }
@@ -309,8 +329,12 @@ async function main(): Promise<void> {
       const { headers = {} } = (await scenario.prepare?.(ctx)) ?? {};
       const result: ScenarioResult = { scenario, proxies: [] };
       run.scenarios.push(result);
+      // TLS scenarios: the certificate for the run (a local CA and a leaf for 127.0.0.1/localhost).
+      if (scenario.tls !== undefined) await ensureLocalTls(tlsFiles(ctx).dir);
       const proxies = ORDER.filter(
-        (id) => only.includes(id) && (id === 'cortex' || id === 'direct' || scenario.baselines.includes(id)),
+        (id) =>
+          only.includes(id) &&
+          (id === 'cortex' || (id === 'direct' && scenario.tls === undefined) || (id !== 'direct' && scenario.baselines.includes(id))),
       );
       for (const id of proxies) {
         result.proxies.push(await measureProxy(id, scenario, ctx, upstreamPort, headers, result, wrkScripts));

@@ -3,16 +3,24 @@
 // nginx instance in the foreground under its own prefix in bench/.work/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CIPHERS } from '../../src/gateway/tls.ts';
 import { runPinned, startPinned, waitForPort, type Started } from './processes.ts';
 
-const TOOLS: Record<string, string> = { nginx: 'nginx', wrk: 'wrk', taskset: 'util-linux' };
+const TOOLS: Record<string, string> = { nginx: 'nginx', wrk: 'wrk', taskset: 'util-linux', h2load: 'nghttp2-client' };
+
+/** TLS for the nginx baseline: the scenario's certificate, and Cortex's TLS settings. */
+export interface NginxTls {
+  cert: string;
+  key: string;
+  http2: boolean;
+}
 
 export async function which(cmd: string): Promise<string | undefined> {
   const r = await runPinned(undefined, 'sh', ['-c', `command -v ${cmd}`]);
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
-/** Makes sure nginx, wrk and taskset exist; installs the missing ones with apt-get and says so. */
+/** Makes sure nginx, wrk, h2load and taskset exist; installs the missing ones with apt-get and says so. */
 export async function ensureTools(): Promise<void> {
   const missing: string[] = [];
   for (const [cmd, pkg] of Object.entries(TOOLS)) if ((await which(cmd)) === undefined) missing.push(pkg);
@@ -81,8 +89,29 @@ ${httpCommon(prefix)}
 `;
 }
 
-/** The baseline reverse proxy: one worker, HTTP/1.1 keep-alive to the upstream (pool of 64). */
-export function renderProxyConf(prefix: string, port: number, upstreamPort: number): string {
+/**
+ * nginx's TLS settings matching Cortex's (src/gateway/tls.ts): TLS 1.2 and 1.3, for TLS 1.2 only
+ * ECDHE key exchange with AEAD ciphers in Cortex's order, server order preferred. TLS 1.3 suites are
+ * OpenSSL's defaults on both sides. Session resumption is left at each one's default (keep-alive
+ * connections make handshakes rare in this bench).
+ */
+function tlsDirectives(tls: NginxTls): string {
+  const tls12 = CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')).join(':');
+  return `        ssl_certificate ${tls.cert};
+        ssl_certificate_key ${tls.key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ${tls12};
+        ssl_prefer_server_ciphers on;
+`;
+}
+
+/**
+ * The baseline reverse proxy: one worker, HTTP/1.1 keep-alive to the upstream (pool of 64); with
+ * tls, \`listen ssl\` (and \`http2\` when asked: ALPN then offers h2 and http/1.1, as Cortex does).
+ */
+export function renderProxyConf(prefix: string, port: number, upstreamPort: number, tls?: NginxTls): string {
+  // nginx 1.22 (Debian 12) takes http2 as a listen parameter; newer ones accept it with a warning.
+  const listen = tls === undefined ? '' : tls.http2 ? ' ssl http2' : ' ssl';
   return `${common(prefix)}http {
 ${httpCommon(prefix)}
     upstream backend {
@@ -92,8 +121,8 @@ ${httpCommon(prefix)}
         keepalive_timeout 300s;
     }
     server {
-        listen 127.0.0.1:${port} backlog=4096;
-        location / {
+        listen 127.0.0.1:${port}${listen} backlog=4096;
+${tls === undefined ? '' : tlsDirectives(tls)}        location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";

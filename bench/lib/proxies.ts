@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { renderProxyConf, startNginx } from './nginx.ts';
 import { startPinned, waitForPort, type Started } from './processes.ts';
-import type { ProxyId, Scenario, ScenarioContext } from '../scenarios.ts';
+import { tlsFiles, type ProxyId, type Scenario, type ScenarioContext } from '../scenarios.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BARE = fileURLToPath(new URL('../bare-undici-proxy.ts', import.meta.url));
@@ -33,7 +33,12 @@ export async function startProxy(
         workDir: opts.workDir,
         cpu: opts.cpu,
         port: opts.port,
-        conf: (prefix) => renderProxyConf(prefix, opts.port, opts.upstreamPort),
+        conf: (prefix) => {
+          const tls = opts.scenario.tls;
+          if (tls === undefined) return renderProxyConf(prefix, opts.port, opts.upstreamPort);
+          const { cert, key } = tlsFiles(opts.ctx);
+          return renderProxyConf(prefix, opts.port, opts.upstreamPort, { cert, key, http2: tls.http2 });
+        },
       });
       const conf = join(opts.workDir, `nginx-proxy-${opts.scenario.name}`, 'nginx.conf');
       return { id, process: p, port: opts.port, command: `taskset -c ${opts.cpu} nginx -c ${relative(ROOT, conf)}` };

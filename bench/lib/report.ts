@@ -188,7 +188,8 @@ function renderScenario(s: ScenarioResult, me: Method): string[] {
 
   out.push('### Summary', '');
   out.push(
-    `Maximum: wrk, ${me.connections} connections, ${me.durationS} s. Half load: ` +
+    `Maximum: ${s.scenario.tls?.http2 === true ? 'h2load (HTTP/2, 10 streams per connection by default)' : 'wrk'}, ${me.connections} connections, ${me.durationS} s` +
+      `${s.scenario.tls === undefined ? '' : ', over TLS'}. Half load: ` +
       (rate ? `${fmtInt(rate.rps)} requests/s (${rate.basis}).` : 'not measured.'),
     '',
   );

@@ -279,6 +279,13 @@ const route = z
       })
       .default({ encodedSlash: false, semicolon: false, methodOverride: false, originalUrlHeaders: false })
       .describe('Opt-ins for inputs that are rejected or dropped by default.'),
+    websocket: z
+      .boolean()
+      .default(false)
+      .describe('Accept WebSocket upgrades (GET with Upgrade: websocket) on this route. They go through the same path checks, routing and filters as any request; the connection is then relayed both ways. Without it an upgrade is answered 400 request.upgrade_not_allowed and nothing reaches the upstream.'),
+    maxConnectionLifetimeMs: durationMs
+      .default(3_600_000)
+      .describe('Longest a WebSocket or a streaming response (Content-Type: text/event-stream) may stay open (1 hour by default); when it is reached Cortex closes it, recorded as connection.lifetime_exceeded.'),
     cors: z
       .strictObject({
         origins: z

@@ -5,18 +5,24 @@ export interface DevConfigOptions {
   adminPort: number;
   ordersUrl: string;
   auditPath: string;
+  /** Serve the gateway over TLS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate and key. */
+  tls?: { cert: string; key: string };
 }
 
 export const DEV_DEFAULTS = { gatewayPort: 8080, adminPort: 9901, ordersUrl: 'http://127.0.0.1:9903', auditPath: '.cortex/dev/audit.jsonl' };
 
 export function devConfigText(opts: Partial<DevConfigOptions> = {}): string {
   const o = { ...DEV_DEFAULTS, ...opts };
+  const tls =
+    opts.tls === undefined
+      ? ''
+      : `  tls:\n    certificates:\n      - { cert: ${JSON.stringify(opts.tls.cert)}, key: ${JSON.stringify(opts.tls.key)} }\n    http2: true\n`;
   return `# cortex dev: the demo orders API behind Cortex.
 version: 1
 stage: dev
 gateway:
   listen: { host: 127.0.0.1, port: ${o.gatewayPort} }
-admin:
+${tls}admin:
   listen: { host: 127.0.0.1, port: ${o.adminPort} }
 upstreams:
   orders:

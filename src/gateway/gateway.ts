@@ -95,7 +95,7 @@ export class Gateway {
       limits: config.gateway.limits,
       tls: this.tls?.serverOptions,
       http2: config.gateway.tls?.http2 ?? false,
-      handler: (req, res) => {
+      handler: (req, res, upgrade) => {
         if (isUntrustedConnection(req.socket)) {
           req.socket.destroy();
           return;
@@ -103,7 +103,7 @@ export class Gateway {
         this.metrics.setInflight(++this.inflight);
         // HTTP/2 has no Connection header: its sessions get GOAWAY when the server closes.
         if (this.closing && req.httpVersionMajor !== 2) res.setHeader('connection', 'close');
-        handler(req, res);
+        handler(req, res, upgrade);
       },
       requestIdHeader: () => this.snapshot.requestIdHeader,
       onRejected: (r) => {
@@ -223,8 +223,9 @@ export class Gateway {
       if (cut > 0) this.log.warn({ inflight: cut, graceMs }, 'shutdown grace period over: cutting the requests still in flight');
       // node:http2's server has no closeAllConnections (its sessions and its HTTP/1.1 connections
       // alike are in this.sockets).
+      // Relayed WebSockets have left node:http's bookkeeping: they are cut here too.
       if (typeof this.server.closeAllConnections === 'function') this.server.closeAllConnections();
-      else for (const socket of this.sockets) socket.destroy();
+      for (const socket of this.sockets) socket.destroy();
     }, graceMs);
     if (!this.listening) this.server.emit('close');
     await closed;

@@ -35,7 +35,16 @@ export interface HandlerDeps {
   protocol: 'http' | 'https';
 }
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/**
+ * `upgrade` is set for a WebSocket upgrade (the listener's 'upgrade' event): `res` is then bound to
+ * the raw client socket. The request takes the same path as any other (request id, header pass,
+ * host, normalization, routing, the route's chain); the terminal filter does the upgrade.
+ */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, upgrade?: UpgradeRequest) => void;
+
+export interface UpgradeRequest {
+  readonly socket: Socket;
+}
 
 /**
  * Requests whose body is still being read, by socket. When the parser then rejects the body (a bad
@@ -60,7 +69,7 @@ const CLOSE_AFTER: ReadonlySet<ReasonCode> = new Set(['request.bad_framing', 're
 const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
 
 export function createRequestHandler(deps: HandlerDeps): RequestHandler {
-  return function handle(req, res) {
+  return function handle(req, res, upgrade) {
     const snap = deps.current();
     const startedAt = performance.now();
     const time = Date.now();
@@ -79,20 +88,21 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     let rejectedByParser: ReasonCode | undefined;
     // HTTP/1.1 only: an HTTP/2 session carries many streams (req.socket is the session's), and its
     // framing errors end the stream or session, never reaching the listener's clientError.
-    const bodyPending = req.httpVersionMajor !== 2 && isBodyPending(req);
+    const bodyPending = upgrade === undefined && req.httpVersionMajor !== 2 && isBodyPending(req);
     if (bodyPending) {
       bodiesInFlight.set(req.socket, { id, replied: () => res.headersSent, reject: (code) => (rejectedByParser = code) });
     }
     res.once('close', () => {
       if (bodyPending) bodiesInFlight.delete(req.socket);
       outcome.durationMs = performance.now() - startedAt;
-      outcome.status = res.headersSent ? res.statusCode : 499;
+      const switched = ctx?.upgrade?.switched === true; // a relayed WebSocket, now closed
+      outcome.status = switched ? 101 : res.headersSent ? res.statusCode : 499;
       if (rejectedByParser !== undefined) {
         outcome.code = rejectedByParser;
         outcome.status = REASONS[rejectedByParser].status;
       }
       const finished = req.httpVersionMajor === 2 ? http2Finished(res) : res.writableFinished;
-      if (!finished && outcome.code === 'ok') outcome.code = 'client.closed';
+      if (!finished && !switched && outcome.code === 'ok') outcome.code = 'client.closed';
       if (ctx) for (const f of ctx.route.completeFilters) safeComplete(f, ctx, deps.log);
       deps.complete({
         snapshot: snap, id, time, method, host, path, clientIp, route, ctx, outcome,
@@ -125,6 +135,11 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     if ((target.ambiguity & ~route.allowAmbiguity) !== 0) {
       return reply('request.ambiguous_path', 'the path has an encoded slash or ; parameters, which this route does not accept');
     }
+    if (upgrade !== undefined) {
+      if (!route.websocket) return reply('request.upgrade_not_allowed', 'this route does not accept WebSocket upgrades');
+      if (!isWebSocketUpgrade(req)) return reply('request.upgrade_not_allowed', 'only Upgrade: websocket is supported');
+      if (parsed.chunked || (parsed.contentLength ?? 0) > 0) return reply('request.upgrade_not_allowed', 'an upgrade request cannot have a body');
+    }
     if (parsed.held) {
       for (const [name, value] of parsed.held) {
         if ((route.allowMethodOverride && METHOD_OVERRIDE.has(name)) || (route.allowOriginalUrl && ORIGINAL_URL.has(name))) {
@@ -152,9 +167,16 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       log: deps.log, upstreamHeaders: parsed.forward,
       upstreamPath: route.rewrite ? route.rewrite(path, match.params) : path,
       outcome,
+      upgrade: upgrade === undefined ? undefined : { socket: upgrade.socket, switched: false },
     };
     runChain(ctx, route.chain, 0, deps.log);
   };
+}
+
+/** GET with an Upgrade header naming websocket (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const value = req.headers.upgrade;
+  return req.method === 'GET' && typeof value === 'string' && value.split(',').some((t) => t.trim().toLowerCase() === 'websocket');
 }
 
 /** A problem+json reply from the gateway itself; closes the connection where what follows is suspect. */

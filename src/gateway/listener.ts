@@ -3,15 +3,15 @@
 // (gateway.limits) are applied here too: through node:http's own options where Node enforces them,
 // and by a check in front of the handler where it does not (URL length, header count).
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import { createServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer } from 'node:http2';
 import type { SecureServerOptions, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { rawProblemResponse, sendProblem } from './problem.ts';
 import type { ReasonCode } from './reason-codes.ts';
-import { bodiesInFlight, isUntrustedConnection } from './handler.ts';
+import { bodiesInFlight, isUntrustedConnection, isWebSocketUpgrade } from './handler.ts';
 import type { RequestHandler } from './handler.ts';
 import type { TlsServerOptions } from './tls.ts';
 
@@ -105,14 +105,23 @@ export function createGatewayServer(opts: ListenerOptions): Server {
     // Node only looks for expired requests on this interval (30 s by default), so a timeout is
     // enforced up to one interval late; keep it well under the shortest timeout.
     connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2))),
+    // Only WebSocket upgrades leave the HTTP parser (the 'upgrade' event below); any other Upgrade
+    // (h2c...) is an ordinary request, whose Upgrade header the header pass drops.
+    shouldUpgradeCallback: isWebSocketUpgrade,
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // Bytes after a refused request: the gateway's handler drops the connection without a reply.
     if (isUntrustedConnection(req.socket)) return opts.handler(req, res);
+    const refused = checkLimits(req);
+    if (refused) return refuse(req, res, refused[0], refused[1]);
+    opts.handler(req, res);
+  };
+  /** gateway.limits that node:http does not enforce itself. */
+  const checkLimits = (req: IncomingMessage): [ReasonCode, string] | undefined => {
     // llhttp has no limit of its own on the target's length (only on the whole head).
     const urlBytes = (req.url ?? '').length; // one char per byte: Node decodes the target as latin1
     if (urlBytes > limits.maxUrlBytes) {
-      return refuse(req, res, 'request.uri_too_long', `The request target is ${urlBytes} bytes; this gateway accepts at most ${limits.maxUrlBytes}.`);
+      return ['request.uri_too_long', `The request target is ${urlBytes} bytes; this gateway accepts at most ${limits.maxUrlBytes}.`];
     }
     let headerCount = req.rawHeaders.length / 2;
     if (req.httpVersionMajor === 2) {
@@ -120,12 +129,28 @@ export function createGatewayServer(opts: ListenerOptions): Server {
       for (let i = 0; i < req.rawHeaders.length; i += 2) if ((req.rawHeaders[i] as string).startsWith(':')) headerCount--;
     }
     if (headerCount > limits.maxHeaders) {
-      return refuse(
-        req, res, 'request.header_too_large',
-        `The request has ${headerCount} header fields; this gateway accepts at most ${limits.maxHeaders}.`,
-      );
+      return ['request.header_too_large', `The request has ${headerCount} header fields; this gateway accepts at most ${limits.maxHeaders}.`];
     }
-    opts.handler(req, res);
+    return undefined;
+  };
+  /**
+   * A WebSocket upgrade: the socket has left the HTTP parser. A response bound to it (never kept
+   * alive) carries any reply that is not a 101, so the request goes through the same handler as any
+   * other; the terminal filter does the upgrade (ctx.upgrade) and relays the socket. The socket's
+   * close completes the request.
+   */
+  const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    socket.on('error', () => socket.destroy()); // node:http removed its own listeners
+    if (head.length > 0) socket.unshift(head); // client bytes sent before the 101: relayed after it
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', () => {
+      if (!socket.destroyed) socket.end(() => socket.destroy());
+    });
+    const refused = isUntrustedConnection(socket) ? undefined : checkLimits(req);
+    if (refused) return refuse(req, res, refused[0], refused[1]);
+    opts.handler(req, res, { socket });
   };
   // node:https's Server runs the same HTTP/1.1 server over TLS sockets (it is an http.Server in
   // all but its declared type), so everything below applies to both.
@@ -141,6 +166,9 @@ export function createGatewayServer(opts: ListenerOptions): Server {
   // Node's own count (maxHeadersCount) answers a bare parse error; 0 lifts it so the check above
   // can name the count. maxHeaderBytes still bounds how many headers can arrive.
   server.maxHeadersCount = 0;
+  // node:http2's server hands HTTP/1.1 connections (allowHTTP1) to node:http's code without reading
+  // the option; the property is what node:http consults.
+  (server as Server & { shouldUpgradeCallback: (req: IncomingMessage) => boolean }).shouldUpgradeCallback = isWebSocketUpgrade;
   server.maxConnections = limits.maxConnections;
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   // A connection over maxConnections is closed by Node as it is accepted: no reply is possible.
@@ -198,6 +226,7 @@ export function createGatewayServer(opts: ListenerOptions): Server {
       socket.end(reply);
     }
   });
+  server.on('upgrade', onUpgrade);
   server.on('connect', (_req, socket: Socket) => {
     const id = randomUUID();
     const detail = 'CONNECT is not supported: Cortex is a reverse proxy.';

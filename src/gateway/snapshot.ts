@@ -75,6 +75,8 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
       allowMethodOverride: rc.allow.methodOverride,
       allowOriginalUrl: rc.allow.originalUrlHeaders,
       maxBodyBytes: rc.maxBodyBytes,
+      websocket: rc.websocket,
+      maxConnectionLifetimeMs: rc.maxConnectionLifetimeMs,
       rewrite: compileRewrite(rc),
       chain,
       responseFilters: chain.filter((f) => f.onResponse !== undefined).reverse(),

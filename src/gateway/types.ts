@@ -1,6 +1,7 @@
 // The data plane's core contracts (DESIGN.md §4). Filters are created once per snapshot;
 // onRequest runs in chain order, onResponse in reverse, onComplete always and never throws.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ReasonCode } from './reason-codes.ts';
 
@@ -89,6 +90,19 @@ export interface RequestContext {
   identity?: Identity;
   decision?: Decision;
   outcome: Outcome;
+  /**
+   * Set for a WebSocket upgrade request (the listener's 'upgrade' event): the terminal filter then
+   * asks the upstream to switch protocols and relays the client's raw socket. `res` is a response
+   * bound to that socket, used for any reply that is not a 101.
+   */
+  upgrade: UpgradeState | undefined;
+}
+
+export interface UpgradeState {
+  /** The client's connection, detached from the HTTP parser. */
+  readonly socket: Socket;
+  /** True once the 101 was written to the client: the exchange is now a relayed WebSocket. */
+  switched: boolean;
 }
 
 /** A route as compiled into a snapshot: its filters are built once, not per request. */
@@ -101,6 +115,10 @@ export interface CompiledRoute {
   readonly allowOriginalUrl: boolean;
   /** Largest request body in bytes; 0 = no limit. */
   readonly maxBodyBytes: number;
+  /** Accepts WebSocket upgrades. */
+  readonly websocket: boolean;
+  /** Longest a WebSocket or an event stream stays open (see filters/upstream/lifetime.ts). */
+  readonly maxConnectionLifetimeMs: number;
   readonly rewrite: ((path: string, params: Readonly<Record<string, string | undefined>>) => string) | undefined;
   readonly chain: readonly HttpFilter[];
   /** Filters with onResponse, in reverse chain order. */

@@ -1,9 +1,14 @@
 // The terminal filter: streams the request to the route's upstream over an undici pool and the
 // response back, with backpressure both ways. Failures before the response head become
 // problem+json replies; after it, the client connection is cut (a status cannot be unsaid).
+// A WebSocket upgrade (ctx.upgrade) is dispatched with undici's `upgrade`; on a 101 both sockets
+// are piped to each other, and any other answer is relayed as a normal response. WebSockets and
+// event streams are closed when their lifetime (lifetime.ts) runs out.
+import type { Duplex } from 'node:stream';
 import { responseHeadersFromRaw } from '../../gateway/headers.ts';
 import type { HttpFilter, RequestContext } from '../../gateway/types.ts';
 import type { ReasonCode } from '../../gateway/reason-codes.ts';
+import { connectionLifetimeMs, isEventStream } from './lifetime.ts';
 import type { Endpoint, UpstreamTarget } from './upstream-pools.ts';
 
 export interface UpstreamFilterDeps {
@@ -56,6 +61,7 @@ export function createUpstreamFilter(target: UpstreamTarget, timeoutMs: number, 
         bodyTimeout: timeoutMs,
         idempotent: false,
         blocking: request.method !== 'HEAD' && request.method !== 'GET',
+        upgrade: ctx.upgrade ? 'websocket' : null,
       });
       return HANDLED;
     },
@@ -154,10 +160,52 @@ class ProxyHandler {
     ctx.outcome.upstreamMs = performance.now() - this.started;
     ctx.res.writeHead(statusCode, out);
     this.resume = resume;
+    if (isEventStream(out)) this.armLifetime();
     return true;
   }
 
+  /** An event stream is ended (and the upstream request aborted) when its lifetime runs out. */
+  private armLifetime(): void {
+    const { ctx } = this;
+    const timer = setTimeout(() => {
+      if (this.done) return;
+      this.done = true;
+      ctx.outcome.code = 'connection.lifetime_exceeded';
+      this.abort?.(new Error('connection lifetime exceeded'));
+      ctx.res.end();
+    }, connectionLifetimeMs(ctx));
+    ctx.res.once('close', () => clearTimeout(timer));
+  }
+
+  /** The upstream switched protocols: write the 101 to the client and relay both sockets. */
+  onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
+    const { ctx } = this;
+    this.done = true;
+    this.settle();
+    this.target.succeeded(this.endpoint);
+    this.deps.observe?.(this.upstream, 'ok', (performance.now() - this.started) / 1000);
+    const up = ctx.upgrade;
+    if (up === undefined || up.socket.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    const out = responseHeadersFromRaw(rawHeaders);
+    let upgrade = 'websocket';
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      if ((rawHeaders[i] as Buffer).toString('latin1').toLowerCase() === 'upgrade') upgrade = (rawHeaders[i + 1] as Buffer).toString('latin1');
+    }
+    out[ctx.requestIdHeader] = ctx.id;
+    this.deps.onResponse(ctx, statusCode, out);
+    out.connection = 'Upgrade'; // hop-by-hop, but what makes a 101 a 101
+    out.upgrade = upgrade;
+    ctx.outcome.upstreamStatus = statusCode;
+    ctx.outcome.upstreamMs = performance.now() - this.started;
+    up.switched = true;
+    relay(ctx, up.socket, upstream, `HTTP/1.1 101 Switching Protocols\r\n${serializeHeaders(out)}\r\n`);
+  }
+
   onData(chunk: Buffer): boolean {
+    if (this.ctx.res.writableEnded) return true; // ended by the lifetime cap
     this.ctx.outcome.bytesOut += chunk.length;
     if (this.ctx.res.write(chunk)) return true;
     this.ctx.res.once('drain', this.resume as () => void);
@@ -210,6 +258,59 @@ class ProxyHandler {
     this.dispatch({ ...options, path: next.basePath + this.pathAndQuery });
     return true;
   }
+}
+
+function serializeHeaders(headers: Record<string, string | string[]>): string {
+  let s = '';
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const v of value) s += `${name}: ${v}\r\n`;
+    else s += `${name}: ${value}\r\n`;
+  }
+  return s;
+}
+
+/**
+ * Pipes the client and upstream sockets both ways (pipe() gives backpressure), counting bytes. An
+ * end on one side is passed on; an error or a close tears both down. The connection's lifetime
+ * (lifetime.ts) ends both sockets when it runs out (no close frame is injected: one side may be in
+ * the middle of a frame). The client socket's close completes the request (its one audit event).
+ */
+function relay(ctx: RequestContext, client: Duplex, upstream: Duplex, head: string): void {
+  const { outcome } = ctx;
+  const endThenDestroy = (s: Duplex): void => {
+    if (!s.destroyed) s.end(() => s.destroy());
+  };
+  let over = false;
+  const teardown = (): void => {
+    if (over) return;
+    over = true;
+    clearTimeout(timer);
+    endThenDestroy(client);
+    endThenDestroy(upstream);
+  };
+  const timer = setTimeout(() => {
+    if (outcome.code === 'ok') outcome.code = 'connection.lifetime_exceeded';
+    upstream.unpipe(client);
+    client.unpipe(upstream);
+    teardown();
+  }, connectionLifetimeMs(ctx));
+  client.on('error', () => {
+    if (outcome.code === 'ok') outcome.code = 'client.closed';
+    clearTimeout(timer);
+    upstream.destroy();
+  });
+  upstream.on('error', () => {
+    if (outcome.code === 'ok') outcome.code = 'upstream.reset';
+    clearTimeout(timer);
+    client.destroy();
+  });
+  client.once('close', teardown);
+  upstream.once('close', teardown);
+  client.on('data', (chunk: Buffer) => (outcome.bytesIn += chunk.length));
+  upstream.on('data', (chunk: Buffer) => (outcome.bytesOut += chunk.length));
+  client.write(head);
+  client.pipe(upstream);
+  upstream.pipe(client);
 }
 
 const DETAILS: Partial<Record<ReasonCode, string>> = {
