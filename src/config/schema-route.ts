@@ -1,0 +1,129 @@
+// The route section of the config schema.
+import { z } from 'zod';
+import { durationMs, headerName, headerValue } from './schema-common.ts';
+
+// Framing and hop-by-hop headers are Cortex's to write; a route cannot set them.
+const RESERVED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect', 'host']);
+const settableHeaderName = headerName.refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), {
+  message: 'framing and hop-by-hop headers (connection, content-length, host, transfer-encoding, ...) cannot be set',
+});
+
+export const headerOps = z
+  .strictObject({
+    set: z.record(settableHeaderName, headerValue).default({}).describe('Headers to set (replacing any value).'),
+    remove: z.array(headerName).default([]).describe('Headers to remove.'),
+  })
+  .describe('Header additions and removals.');
+
+const pathTemplate = z
+  .string()
+  .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@/{}%]*$/, 'must start with / and contain only path characters and {param}')
+  .refine(
+    (t) => t.split('/').every((seg) => !/[{}]/.test(seg) || /^\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(seg)),
+    'a {param} must be a whole path segment, like /orders/{id}',
+  );
+
+export const route = z
+  .strictObject({
+    description: z.string().optional().describe('Free text for people reading the config.'),
+    match: z
+      .strictObject({
+        host: z.string().optional().describe('Host (without port) this route answers for; any host when unset.'),
+        methods: z
+          .array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
+          .min(1)
+          .optional()
+          .describe('Methods; all of them when unset.'),
+        path: pathTemplate
+          .optional()
+          .describe('Exact path, with {name} for one segment, e.g. /orders/{id}.'),
+        prefix: pathTemplate
+          .optional()
+          .describe('Path prefix ending in /, e.g. /api/. Matches the prefix itself without the slash too.'),
+      })
+      .refine((m) => (m.path === undefined) !== (m.prefix === undefined), {
+        message: 'exactly one of path or prefix is required',
+      })
+      .describe('What the route answers: exactly one of path or prefix, optionally narrowed by host and methods.'),
+    upstream: z.string().describe('Name of an entry in upstreams.'),
+    timeoutMs: durationMs.optional().describe("Overrides the upstream's timeoutMs for this route."),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_485_760)
+      .describe('Largest request body in bytes (10 MiB by default; 0 = no limit). A larger declared Content-Length is answered 413 request.body_too_large before anything is sent upstream; a chunked body that grows past it aborts the upstream request, and the client gets 413 if no response has started, and the connection is closed.'),
+    rewrite: z
+      .strictObject({
+        stripPrefix: z.string().optional().describe('Remove this prefix from the path before forwarding.'),
+        addPrefix: z.string().optional().describe('Prepend this prefix after stripping.'),
+        template: pathTemplate
+          .optional()
+          .describe('Replace the path with this template; {name} takes the matched parameter.'),
+      })
+      .optional()
+      .describe('Applied after the decision, to the normalized path; shown in the audit event.'),
+    requestHeaders: headerOps.optional().describe('Changes to the request headers sent upstream.'),
+    responseHeaders: headerOps.optional().describe('Changes to the response headers sent to the client.'),
+    allow: z
+      .strictObject({
+        encodedSlash: z.boolean().default(false).describe('Accept %2F and %5C inside path segments (kept encoded).'),
+        semicolon: z.boolean().default(false).describe('Accept ; in the path (matrix parameters).'),
+        methodOverride: z
+          .boolean()
+          .default(false)
+          .describe('Forward X-HTTP-Method-Override and similar headers instead of dropping them.'),
+        originalUrlHeaders: z
+          .boolean()
+          .default(false)
+          .describe('Forward X-Original-URL / X-Rewrite-URL instead of dropping them.'),
+      })
+      .default({ encodedSlash: false, semicolon: false, methodOverride: false, originalUrlHeaders: false })
+      .describe('Opt-ins for inputs that are rejected or dropped by default.'),
+    websocket: z
+      .boolean()
+      .default(false)
+      .describe('Accept WebSocket upgrades (GET with Upgrade: websocket) on this route. They go through the same path checks, routing and filters as any request; the connection is then relayed both ways. Without it an upgrade is answered 400 request.upgrade_not_allowed and nothing reaches the upstream.'),
+    maxConnectionLifetimeMs: durationMs
+      .default(3_600_000)
+      .describe('Longest a WebSocket or a streaming response (Content-Type: text/event-stream) may stay open (1 hour by default); when it is reached Cortex closes it, recorded as connection.lifetime_exceeded.'),
+    cors: z
+      .strictObject({
+        origins: z
+          .array(
+            z
+              .string()
+              .regex(/^(\*|[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+)$/, "must be '*' or an origin like https://app.example.com (scheme, host and optional port; no path)")
+              .refine((o) => o === '*' || o === o.toLowerCase(), 'origins are compared exactly; write them in lowercase'),
+          )
+          .min(1)
+          .describe("Origins allowed to call this route from a browser, compared exactly (https://app.example.com), or '*' for any origin. The 'null' origin is never allowed by name."),
+        methods: z
+          .array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
+          .min(1)
+          .optional()
+          .describe("Methods a preflight may ask for (Access-Control-Allow-Methods); the route's match.methods when unset."),
+        headers: z
+          .array(headerName)
+          .default([])
+          .describe('Request headers a preflight may ask for (Access-Control-Allow-Headers), compared case-insensitively.'),
+        exposeHeaders: z
+          .array(headerName)
+          .default([])
+          .describe('Response headers a browser may show to the calling script (Access-Control-Expose-Headers).'),
+        credentials: z
+          .boolean()
+          .default(false)
+          .describe("Allow cookies and HTTP authentication (Access-Control-Allow-Credentials: true). Not allowed with origins: ['*']."),
+        maxAgeSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(86_400)
+          .default(600)
+          .describe('How long a browser may cache a preflight answer (Access-Control-Max-Age).'),
+      })
+      .optional()
+      .describe('Cross-origin (CORS) policy answered by the gateway: preflights are answered here and never reach the upstream.'),
+  })
+  .describe('A route: what it matches and where it goes.');
