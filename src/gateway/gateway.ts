@@ -14,7 +14,7 @@ import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { auditEventFor, rejectionEvent } from './audit-record.ts';
-import { createRequestHandler, isUntrustedConnection } from './handler.ts';
+import { createRequestHandler } from './handler.ts';
 import type { CompletedRequest } from './handler.ts';
 import { createGatewayServer } from './listener.ts';
 import { sendProblem } from './problem.ts';
@@ -96,10 +96,6 @@ export class Gateway {
       tls: this.tls?.serverOptions,
       http2: config.gateway.tls?.http2 ?? false,
       handler: (req, res, upgrade) => {
-        if (isUntrustedConnection(req.socket)) {
-          req.socket.destroy();
-          return;
-        }
         this.metrics.setInflight(++this.inflight);
         // HTTP/2 has no Connection header: its sessions get GOAWAY when the server closes.
         if (this.closing && req.httpVersionMajor !== 2) res.setHeader('connection', 'close');

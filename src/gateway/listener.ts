@@ -110,8 +110,8 @@ export function createGatewayServer(opts: ListenerOptions): Server {
     shouldUpgradeCallback: isWebSocketUpgrade,
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    // Bytes after a refused request: the gateway's handler drops the connection without a reply.
-    if (isUntrustedConnection(req.socket)) return opts.handler(req, res);
+    // Bytes after a refused request are the rest of that request: drop the connection, no reply.
+    if (isUntrustedConnection(req.socket)) return void req.socket.destroy();
     const refused = checkLimits(req);
     if (refused) return refuse(req, res, refused[0], refused[1]);
     opts.handler(req, res);
@@ -148,7 +148,8 @@ export function createGatewayServer(opts: ListenerOptions): Server {
     res.once('finish', () => {
       if (!socket.destroyed) socket.end(() => socket.destroy());
     });
-    const refused = isUntrustedConnection(socket) ? undefined : checkLimits(req);
+    if (isUntrustedConnection(socket)) return void socket.destroy();
+    const refused = checkLimits(req);
     if (refused) return refuse(req, res, refused[0], refused[1]);
     opts.handler(req, res, { socket });
   };
