@@ -62,7 +62,7 @@ function passthroughConfig(ctx: ScenarioContext, sinks: Record<string, unknown>[
     gateway: { listen: { host: '127.0.0.1', port: ctx.gatewayPort } },
     admin: { listen: { host: '127.0.0.1', port: ctx.adminPort } },
     upstreams: { origin: { url: ctx.upstreamUrl } },
-    routes: { all: { match: { prefix: '/' }, upstream: 'origin' } },
+    routes: { all: { match: { prefix: '/' }, upstream: 'origin', auth: 'none' } },
     audit: { sinks },
     log: { level: 'warn' },
   };

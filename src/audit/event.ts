@@ -14,7 +14,9 @@ export interface AuditWho {
   method: string;
   roles: string[];
   fingerprint?: string;
-  actor?: { subject: string; kind: string };
+  onBehalfOf?: { subject: string; kind: string };
+  /** Id of the key that signed the credential, beside (not in) the fingerprint. */
+  keyId?: string;
 }
 
 export interface AuditWhat {
@@ -79,7 +81,8 @@ export interface AuditInput {
     method: string;
     roles: readonly string[];
     fingerprint?: string;
-    actor?: { subject: string; kind: string };
+    onBehalfOf?: { subject: string; kind: string };
+    keyId?: string;
   };
   request: {
     method: string;
@@ -170,7 +173,8 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
       roles: [...identity.roles],
     };
     if (identity.fingerprint !== undefined) who.fingerprint = identity.fingerprint;
-    if (identity.actor !== undefined) who.actor = { subject: identity.actor.subject, kind: identity.actor.kind };
+    if (identity.onBehalfOf !== undefined) who.onBehalfOf = { subject: identity.onBehalfOf.subject, kind: identity.onBehalfOf.kind };
+    if (identity.keyId !== undefined) who.keyId = identity.keyId;
   }
 
   const out: AuditOutcome = {

@@ -3,6 +3,7 @@
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { devConfigText } from '../dev/config.ts';
+import { startDevIdp } from '../dev/idp/index.ts';
 import { startOrdersApi } from '../dev/orders-api.ts';
 import { devAdminToken, devDir, writeDevState } from '../dev/state.ts';
 import { ensureLocalTls } from '../dev/tls.ts';
@@ -16,6 +17,7 @@ export async function runDev(argv: string[]): Promise<number> {
       port: { type: 'string', default: '8080' },
       'admin-port': { type: 'string', default: '9901' },
       'orders-port': { type: 'string', default: '9903' },
+      'idp-port': { type: 'string', default: '9902' },
       tls: { type: 'boolean', default: false },
     },
   });
@@ -25,9 +27,13 @@ export async function runDev(argv: string[]): Promise<number> {
   // --tls: a local CA and a certificate for localhost, 127.0.0.1 and ::1, made once under
   // .cortex/dev/tls/ and reused (regenerated when close to expiry).
   const tls = values.tls ? await ensureLocalTls(join(dir, 'tls')) : undefined;
+  const log = createLogger({ level: process.env.CORTEX_LOG_LEVEL ?? 'info', name: 'cortex-dev' });
+  const idp = await startDevIdp({ host: '127.0.0.1', port: Number(values['idp-port']), stateDir: join(dir, 'idp'), log: log.child({ component: 'dev-idp' }) });
   const orders = await startOrdersApi({ host: '127.0.0.1', port: Number(values['orders-port']) });
   const auditPath = join(dir, 'audit.jsonl');
-  const log = createLogger({ level: process.env.CORTEX_LOG_LEVEL ?? 'info', name: 'cortex-dev' });
+  const stopDemo = async () => {
+    await Promise.all([orders.close(), idp.close()]);
+  };
   const started = await runUntilSignal(
     {
       configText: devConfigText({
@@ -35,18 +41,22 @@ export async function runDev(argv: string[]): Promise<number> {
         adminPort: Number(values['admin-port']),
         ordersUrl: orders.url,
         auditPath,
+        idpIssuer: idp.issuer,
         ...(tls === undefined ? {} : { tls: { cert: tls.cert, key: tls.key } }),
       }),
-      env: { ...process.env, CORTEX_ADMIN_TOKEN: token },
+      env: { ...process.env, CORTEX_ADMIN_TOKEN: token, CORTEX_DEV_INTROSPECTION_SECRET: idp.clients['cortex-gateway']?.clientSecret ?? '' },
       log,
       readiness: { 'orders-api': () => orders.listening() },
     },
-    () => orders.close(),
+    stopDemo,
   );
   if (typeof started === 'number') {
-    await orders.close();
+    await stopDemo();
     return started;
   }
+  // The dev IdP is local: its keys arrive within moments. Waiting for them means the first
+  // request a newcomer sends is never answered 503 authn.provider_unavailable.
+  await waitFor(() => started.runtime.gateway.readiness().components.identity === true, 10_000);
   const { gateway, admin } = started.runtime.addresses;
   // With TLS the URL names localhost: the name the certificate is for and that clients check.
   const gatewayUrl = tls === undefined ? `http://${gateway.address}:${gateway.port}` : `https://localhost:${gateway.port}`;
@@ -55,12 +65,15 @@ export async function runDev(argv: string[]): Promise<number> {
   const caPath = tls === undefined ? '' : join(rel, 'tls', 'ca.pem');
   const gatewayLine =
     tls === undefined
-      ? [`  gateway    ${gatewayUrl}   (try: curl ${gatewayUrl}/orders)`]
+      ? [
+          `  gateway    ${gatewayUrl}`,
+          `             try: curl -H "authorization: Bearer $(npx cortex dev token --as alice)" ${gatewayUrl}/orders`,
+        ]
       : [
           `  gateway    ${gatewayUrl}   (HTTPS: HTTP/2 by ALPN, or HTTP/1.1)`,
           `  local CA   ${caPath}   (${tls.generated.includes('ca') ? 'new; ' : ''}trust this CA: it signed the certificate for localhost, 127.0.0.1, ::1)`,
-          `             try: curl --cacert ${caPath} ${gatewayUrl}/orders`,
-          `                  curl --http2 --cacert ${caPath} ${gatewayUrl}/orders`,
+          `             try: curl --cacert ${caPath} -H "authorization: Bearer $(npx cortex dev token --as alice)" ${gatewayUrl}/orders`,
+          `                  curl --http2 --cacert ${caPath} -H "authorization: Bearer $(npx cortex dev token --as bob)" ${gatewayUrl}/orders`,
         ];
   console.log(
     [
@@ -69,6 +82,8 @@ export async function runDev(argv: string[]): Promise<number> {
       ...gatewayLine,
       `  admin      ${adminUrl}   (/healthz /readyz /metrics; /api/* needs the token)`,
       `  orders API ${orders.url}   (the demo upstream, reached through the gateway)`,
+      `  identity   ${idp.issuer}   (OpenID provider; people alice, bob, carol; service reporting; agent assistant)`,
+      `             tokens: npx cortex dev token --as alice | --service reporting | --agent assistant --for bob`,
       `  audit log  ${join(rel, 'audit.jsonl')}   (one JSON line per request)`,
       `  admin token in ${join(rel, 'admin-token')}`,
       '',
@@ -77,4 +92,9 @@ export async function runDev(argv: string[]): Promise<number> {
     ].join('\n'),
   );
   return started.stopped;
+}
+
+async function waitFor(ok: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }

@@ -1,6 +1,9 @@
 // `cortex <command>`: dispatch only; each command lives in its own module.
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
-  dev: { summary: 'run the gateway, the demo orders API and the admin listener on this machine', run: async (a) => (await import('./dev.ts')).runDev(a) },
+  dev: {
+    summary: 'run the gateway, an identity provider, the demo orders API and the admin listener on this machine; `dev token --as PERSON | --service NAME | --agent NAME --for PERSON` prints a token',
+    run: async (a) => (a[0] === 'token' ? (await import('./dev-token.ts')).runDevToken(a.slice(1)) : (await import('./dev.ts')).runDev(a)),
+  },
   serve: { summary: 'run the gateway from a config file (--config FILE [--stage S])', run: async (a) => (await import('./serve.ts')).runServe(a) },
   check: { summary: 'validate a config file for every stage (--config FILE [--stage S])', run: async (a) => (await import('./check.ts')).runCheck(a) },
 };

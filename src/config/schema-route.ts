@@ -1,6 +1,7 @@
 // The route section of the config schema.
 import { z } from 'zod';
 import { durationMs, headerName, headerValue } from './schema-common.ts';
+import { routeAuth, routeBearer } from './schema-identity.ts';
 
 // Framing and hop-by-hop headers are Cortex's to write; a route cannot set them.
 const RESERVED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect', 'host']);
@@ -46,6 +47,8 @@ export const route = z
       })
       .describe('What the route answers: exactly one of path or prefix, optionally narrowed by host and methods.'),
     upstream: z.string().describe('Name of an entry in upstreams.'),
+    auth: routeAuth,
+    bearer: routeBearer.optional(),
     timeoutMs: durationMs.optional().describe("Overrides the upstream's timeoutMs for this route."),
     maxBodyBytes: z
       .number()

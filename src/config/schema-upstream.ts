@@ -13,6 +13,11 @@ export const upstream = z
       .min(1)
       .optional()
       .describe('Several base URLs of the same service, balanced per request (one connection pool each). Exactly one of url or targets.'),
+    audience: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The audience access tokens must name to reach this upstream (aud, or client_id for Cognito); overrides the providers' audiences, overridden by a route's bearer.audiences."),
     balance: z
       .enum(['round-robin', 'least-busy'])
       .default('round-robin')

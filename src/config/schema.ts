@@ -3,6 +3,7 @@
 // The sections live in schema-gateway.ts, schema-upstream.ts and schema-route.ts.
 import { z } from 'zod';
 import { admin, gateway } from './schema-gateway.ts';
+import { identity } from './schema-identity.ts';
 import { route } from './schema-route.ts';
 import type { headerOps } from './schema-route.ts';
 import { upstream } from './schema-upstream.ts';
@@ -43,6 +44,7 @@ export const baseConfigSchema = z.strictObject({
   stage: z.enum(STAGES).default('dev').describe('Default stage; --stage or CORTEX_STAGE override it.'),
   gateway: gateway.default(() => gateway.parse({})),
   admin: admin.default(() => admin.parse({})),
+  identity: identity.prefault({}),
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), upstream)
     .default({})

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Config, RouteConfig } from './schema.ts';
 import type { RawProblem } from './problems.ts';
+import { checkIdentity } from './semantic-identity.ts';
 
 export interface SemanticResult {
   errors: RawProblem[];
@@ -25,6 +26,7 @@ export function checkSemantics(config: Config): SemanticResult {
     checkCors(id, route, result);
   }
   checkRouteConflicts(config.routes, result);
+  checkIdentity(config, result);
   return result;
 }
 

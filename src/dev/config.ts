@@ -7,9 +7,17 @@ export interface DevConfigOptions {
   auditPath: string;
   /** Serve the gateway over TLS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate and key. */
   tls?: { cert: string; key: string };
+  /** The dev identity provider's issuer (src/dev/idp, 127.0.0.1:9902 by default). */
+  idpIssuer: string;
 }
 
-export const DEV_DEFAULTS = { gatewayPort: 8080, adminPort: 9901, ordersUrl: 'http://127.0.0.1:9903', auditPath: '.cortex/dev/audit.jsonl' };
+export const DEV_DEFAULTS = {
+  gatewayPort: 8080,
+  adminPort: 9901,
+  ordersUrl: 'http://127.0.0.1:9903',
+  auditPath: '.cortex/dev/audit.jsonl',
+  idpIssuer: 'http://127.0.0.1:9902',
+};
 
 export function devConfigText(opts: Partial<DevConfigOptions> = {}): string {
   const o = { ...DEV_DEFAULTS, ...opts };
@@ -24,6 +32,27 @@ gateway:
   listen: { host: 127.0.0.1, port: ${o.gatewayPort} }
 ${tls}admin:
   listen: { host: 127.0.0.1, port: ${o.adminPort} }
+identity:
+  providers:
+    dev:
+      # The embedded OpenID provider: people alice, bob and carol; try cortex dev token --as alice.
+      issuer: ${o.idpIssuer}
+      audiences: [cortex-gateway]
+      tokenType: at+jwt
+      roles:
+        claim: groups
+        map:
+          admins: [admin]
+          customers: [customer]
+          support: [support]
+      services:
+        reporting: { roles: [reporting] }
+      agents:
+        assistant: { roles: [agent] }
+      introspection:
+        clientId: cortex-gateway
+        clientSecret: \${CORTEX_DEV_INTROSPECTION_SECRET:-dev-secret-cortex-gateway}
+      keys: { unknownKeyRefetchMinIntervalMs: 5000 }
 upstreams:
   orders:
     url: ${o.ordersUrl}
@@ -33,6 +62,7 @@ routes:
     description: Liveness of the orders service.
     match: { methods: [GET], path: '/health' }
     upstream: orders
+    auth: none
   orders-list:
     match: { methods: [GET], path: '/orders' }
     upstream: orders
@@ -49,6 +79,7 @@ routes:
     description: The orders API's own OpenAPI document, under a gateway path.
     match: { methods: [GET], path: '/openapi/orders.json' }
     upstream: orders
+    auth: none
     rewrite: { template: '/openapi.json' }
 audit:
   sinks:

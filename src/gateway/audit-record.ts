@@ -34,7 +34,8 @@ export function auditEventFor(done: CompletedRequest): AuditEvent {
       method: identity.method,
       roles: identity.roles,
       fingerprint: identity.fingerprint,
-      actor: identity.actor ? { subject: identity.actor.subject, kind: identity.actor.kind } : undefined,
+      onBehalfOf: identity.onBehalfOf ? { subject: identity.onBehalfOf.subject, kind: identity.onBehalfOf.kind } : undefined,
+      keyId: identity.keyId,
     };
   }
   const decision = ctx?.decision;

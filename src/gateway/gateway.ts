@@ -11,6 +11,7 @@ import type { ConfigProblem } from '../config/problems.ts';
 import type { Config, Stage } from '../config/schema.ts';
 import { watchConfig } from '../config/watch.ts';
 import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
+import { IdentityRuntime } from '../identity/runtime.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { auditEventFor, rejectionEvent } from './audit-record.ts';
@@ -59,6 +60,8 @@ export class Gateway {
   private snapshot: Snapshot;
   private readonly opts: GatewayOptions;
   private readonly pools = new UpstreamPools();
+  /** Identity providers' key sets and the verified-token cache, kept across reloads. */
+  private readonly identity: IdentityRuntime;
   private readonly audit: AuditLog;
   private readonly server: Server;
   /** gateway.tls's certificates, when the listener serves HTTPS. */
@@ -77,6 +80,8 @@ export class Gateway {
     this.opts = opts;
     this.log = opts.log;
     this.metrics = createMetrics();
+    this.identity = new IdentityRuntime({ log: this.log });
+    this.metrics.setIdentityStats(() => this.identityStats());
     this.snapshot = this.compile(config, stage);
     this.applyLogLevel(config);
     this.metrics.setSnapshotGeneration(this.snapshot.generation);
@@ -177,6 +182,7 @@ export class Gateway {
     this.applyLogLevel(next.config);
     this.warnRestartOnly(old.config, next.config);
     void this.pools.release(old.generation);
+    this.identity.release(old.generation);
     this.metrics.configReload('ok');
     this.metrics.setSnapshotGeneration(next.generation);
     this.log.info({ generation: next.generation, stage: next.stage, routes: next.routes.size }, 'config reloaded');
@@ -234,6 +240,7 @@ export class Gateway {
       ]);
     }
     await this.pools.closeAll();
+    this.identity.close();
     await this.audit.close();
     if (this.listening) this.log.info({ cut }, 'drained: the gateway is closed');
   }
@@ -254,7 +261,8 @@ export class Gateway {
     try {
       return this.compileGeneration(config, stage, generation);
     } catch (err) {
-      void this.pools.release(generation); // a failed build must not keep pools alive
+      void this.pools.release(generation); // a failed build must not keep pools or key sets alive
+      this.identity.release(generation);
       throw err;
     }
   }
@@ -262,6 +270,9 @@ export class Gateway {
   private compileGeneration(config: Config, stage: Stage, generation: number): Snapshot {
     return compileSnapshot(config, stage, generation, {
       pools: this.pools,
+      providers: this.identity.compile(config.identity, generation),
+      bearer: this.identity,
+      observeAuthn: (provider, result) => this.metrics.authn(provider, result),
       upstream: {
         reply: (ctx, code, detail) => {
           ctx.outcome.code = code;
@@ -290,6 +301,13 @@ export class Gateway {
     if (!(this.opts.env ?? process.env).CORTEX_LOG_LEVEL) this.log.level = config.log.level;
   }
 
+  private identityStats() {
+    const c = this.identity.cache;
+    const providers: Record<string, { ready: boolean; keys: number; fetches: number; failures: number }> = {};
+    for (const [name, st] of Object.entries(this.identity.status())) providers[name] = { ready: st.ready, keys: st.keys, fetches: st.fetches, failures: st.failures };
+    return { cache: { hits: c.hits, misses: c.misses, size: c.size }, providers };
+  }
+
   private reloadFailed(problems: string[]): ReloadResult {
     this.metrics.configReload('error');
     this.log.error({ problems }, 'config reload rejected; the previous config keeps serving');
@@ -308,14 +326,21 @@ export class Gateway {
   }
 
   readiness(): { ready: boolean; components: Record<string, boolean> } {
-    const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true };
+    const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true, identity: this.identity.ready() };
     for (const [name, check] of Object.entries(this.opts.readiness ?? {})) components[name] = check();
     return { ready: Object.values(components).every(Boolean), components };
   }
 
   private status(): Record<string, unknown> {
     const s = this.snapshot;
-    return { generation: s.generation, stage: s.stage, routes: s.routes.size, snapshotCreatedAt: new Date(s.createdAt).toISOString(), inflight: this.inflight };
+    return {
+      generation: s.generation,
+      stage: s.stage,
+      routes: s.routes.size,
+      snapshotCreatedAt: new Date(s.createdAt).toISOString(),
+      inflight: this.inflight,
+      identityProviders: this.identity.status(),
+    };
   }
 
   private routeList(): unknown[] {

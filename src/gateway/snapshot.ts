@@ -4,11 +4,16 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { Config, RouteConfig, Stage } from '../config/schema.ts';
 import { compileCorsPolicy, createCorsFilter } from '../filters/cors/cors-filter.ts';
 import type { CorsPolicy, CorsSibling } from '../filters/cors/cors-filter.ts';
+import { createAnonymousFilter, createBearerFilter } from '../filters/authn/authn-filter.ts';
+import type { AuthnObserver } from '../filters/authn/authn-filter.ts';
 import { createForwardedFilter } from '../filters/forwarded/forwarded-filter.ts';
 import { createHeaderOpsFilter } from '../filters/headers/header-ops-filter.ts';
 import { createUpstreamFilter } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamFilterDeps } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
+import { routeAudiences } from '../config/semantic-identity.ts';
+import type { BearerDeps, BearerPolicy } from '../identity/bearer.ts';
+import type { CompiledProvider } from '../identity/provider.ts';
 import { AMBIGUITY } from './normalize.ts';
 import { createRouter, paramNames } from './router.ts';
 import type { Router } from './router.ts';
@@ -32,6 +37,10 @@ export interface Snapshot {
 export interface SnapshotDeps {
   pools: UpstreamPools;
   upstream: UpstreamFilterDeps;
+  /** This generation's compiled identity providers, by name (IdentityRuntime.compile). */
+  providers: ReadonlyMap<string, CompiledProvider>;
+  bearer: BearerDeps;
+  observeAuthn?: AuthnObserver;
 }
 
 export class SnapshotError extends Error {
@@ -65,6 +74,11 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
       chain.push(createCorsFilter(entry.policy, { routeMethods: rc.match.methods, siblings: entry.siblings }));
     }
     chain.push(createForwardedFilter());
+    if (rc.auth === 'none') chain.push(createAnonymousFilter());
+    else {
+      const policy = bearerPolicy(config, id, rc, deps.providers, problems);
+      if (policy) chain.push(createBearerFilter(policy, deps.bearer, deps.observeAuthn));
+    }
     const headerOps = createHeaderOpsFilter(rc.requestHeaders, rc.responseHeaders);
     if (headerOps) chain.push(headerOps);
     chain.push(createUpstreamFilter(target, rc.timeoutMs ?? target.timeoutMs, deps.upstream));
@@ -155,6 +169,38 @@ function registeredPatterns(path: string | undefined, prefix: string | undefined
   if (path !== undefined) return [erase(path)];
   const base = erase(prefix ?? '/').replace(/\/$/, '');
   return base === '' ? ['/*'] : [base, `${base}/*`];
+}
+
+/** The route's accepted providers and audiences; problems (also caught by checkSemantics) go to `problems`. */
+function bearerPolicy(
+  config: Config,
+  id: string,
+  rc: RouteConfig,
+  providers: ReadonlyMap<string, CompiledProvider>,
+  problems: string[],
+): BearerPolicy | undefined {
+  const names = rc.bearer?.providers ?? [...providers.keys()];
+  if (names.length === 0) {
+    problems.push(`routes.${id}.auth: bearer needs an identity provider (identity.providers); set auth: none for a public route`);
+    return undefined;
+  }
+  const chosen: CompiledProvider[] = [];
+  const audiences = new Map<string, ReadonlySet<string>>();
+  for (const name of names) {
+    const p = providers.get(name);
+    if (!p) {
+      problems.push(`routes.${id}.bearer.providers: no provider named '${name}'`);
+      continue;
+    }
+    chosen.push(p);
+    audiences.set(name, new Set(routeAudiences(config, rc, name)));
+  }
+  return Object.freeze({
+    providers: chosen,
+    audiences,
+    acceptIdTokens: rc.bearer?.acceptIdTokens ?? false,
+    maxTokenBytes: Math.max(...chosen.map((p) => p.maxTokenBytes)),
+  });
 }
 
 function addToBlockList(list: BlockList, entry: string): boolean {

@@ -17,15 +17,23 @@ export type FilterResult = { action: 'continue' } | { action: 'reply'; reply: Lo
 export const CONTINUE: FilterResult = Object.freeze({ action: 'continue' });
 
 export interface Identity {
-  subject: string;
-  issuer: string;
-  provider: string;
-  kind: 'user' | 'service' | 'agent' | 'anonymous';
-  actor?: Identity;
-  method: 'jwt' | 'introspection' | 'session' | 'api_key' | 'mtls' | 'none';
-  roles: readonly string[];
-  claims: Readonly<Record<string, unknown>>;
-  fingerprint?: string;
+  /** The caller: a person's subject, a service's client id, an agent's client id, or 'anonymous'. */
+  readonly subject: string;
+  readonly issuer: string;
+  /** The configured provider name (identity.providers.<name>), or 'none' for the anonymous identity. */
+  readonly provider: string;
+  readonly kind: 'user' | 'service' | 'agent' | 'anonymous';
+  /** For an agent acting for a person: that person (kind 'user', with the roles their token grants). */
+  readonly onBehalfOf?: Identity;
+  readonly method: 'jwt' | 'introspection' | 'session' | 'api_key' | 'mtls' | 'none';
+  readonly roles: readonly string[];
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** Stable digest of issuer, subject, on-behalf-of subject and method (identity/fingerprint.ts). */
+  readonly fingerprint: string;
+  /** The signing key's id, recorded beside the fingerprint (not part of it). */
+  readonly keyId?: string;
+  /** When the credential expires, epoch seconds. */
+  readonly expiresAt?: number;
 }
 
 export interface Decision {

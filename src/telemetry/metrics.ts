@@ -2,6 +2,8 @@
 // gateways in one process (tests, `cortex dev`) never share or collide on series. Per-request
 // metrics use the Map-backed families in metric-families.ts; rare ones use prom-client directly.
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerIdentityMetrics } from './identity-metrics.ts';
+import type { IdentityStats } from './identity-metrics.ts';
 import { CounterFamily, HistogramFamily } from './metric-families.ts';
 
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout';
@@ -19,6 +21,10 @@ export interface GatewayMetrics {
   setSnapshotGeneration(n: number): void;
   auditEvent(sink: string, result: 'ok' | 'dropped'): void;
   setInflight(n: number): void;
+  /** One authentication attempt: the provider and 'ok', or '-' and the failure's reason code. */
+  authn(provider: string, result: string): void;
+  /** Where scrapes read the identity plane's counters from. */
+  setIdentityStats(source: () => IdentityStats): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -90,6 +96,12 @@ export function createMetrics(): GatewayMetrics {
     help: 'Generation number of the config snapshot currently serving.',
     registers: [registry],
   });
+  const authnResults = new CounterFamily(registry, 'cortex_authn_total', 'Authentication attempts, by provider and result (ok or a reason code).', [
+    'provider',
+    'result',
+  ]);
+  let identityStats: (() => IdentityStats) | undefined;
+  registerIdentityMetrics(registry, () => identityStats?.());
   // Set twice per request, so it is a plain variable read only when scraped.
   let inflight = 0;
   new Gauge({
@@ -132,6 +144,13 @@ export function createMetrics(): GatewayMetrics {
     },
     setInflight(n) {
       inflight = n;
+    },
+    authn(provider, result) {
+      const key = `${provider}\u0000${result}`;
+      (authnResults.find(key) ?? authnResults.create(key, [provider, result])).value++;
+    },
+    setIdentityStats(source) {
+      identityStats = source;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -34,39 +34,83 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return code;
 }
 
-test('cortex dev serves the demo orders API through the gateway, reports ready, and audits each call', async () => {
+async function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = cortex(args, cwd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+test('cortex dev serves the demo orders API through the gateway to alice, a service and an agent, and audits who called', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'cortex-dev-'));
-  const child = cortex(['dev', '--port', '0', '--admin-port', '0', '--orders-port', '0'], cwd);
+  const child = cortex(['dev', '--port', '0', '--admin-port', '0', '--orders-port', '0', '--idp-port', '0'], cwd);
   try {
     const stateFile = join(cwd, '.cortex/dev/state.json');
     const state = await until('the dev state file', () =>
       existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { gatewayUrl: string; adminUrl: string }) : undefined,
     );
-    const list = await request(`${state.gatewayUrl}/orders`);
+    const readiness = await until('readiness', async () => {
+      const ready = await request(`${state.adminUrl}/readyz`);
+      const body = (await ready.body.json()) as { ready: boolean; components: Record<string, boolean> };
+      return ready.statusCode === 200 ? body : undefined;
+    });
+    assert.deepEqual(readiness.components, { gateway: true, config: true, identity: true, 'orders-api': true });
+
+    const anonymous = await request(`${state.gatewayUrl}/orders`);
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(anonymous.headers['www-authenticate'], 'Bearer realm="cortex"');
+    assert.equal(((await anonymous.body.json()) as { code: string }).code, 'authn.missing');
+    const health = await request(`${state.gatewayUrl}/health`);
+    assert.equal(health.statusCode, 200, 'GET /health stays public');
+    await health.body.dump();
+
+    const alice = await run(['dev', 'token', '--as', 'alice'], cwd);
+    assert.equal(alice.code, 0, alice.stderr);
+    const token = alice.stdout.trim();
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'dev token prints the access token and nothing else');
+    const list = await request(`${state.gatewayUrl}/orders`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(list.statusCode, 200);
     const body = (await list.body.json()) as { orders: { owner: string }[] };
     assert.ok(body.orders.length > 0, 'the demo orders come back through the gateway');
     const requestId = list.headers['x-request-id'];
     assert.equal(typeof requestId, 'string');
 
-    const ready = await request(`${state.adminUrl}/readyz`);
-    const readiness = (await ready.body.json()) as { ready: boolean; components: Record<string, boolean> };
-    assert.equal(ready.statusCode, 200);
-    assert.deepEqual(readiness.components, { gateway: true, config: true, 'orders-api': true });
+    const service = await run(['dev', 'token', '--service', 'reporting'], cwd);
+    const agent = await run(['dev', 'token', '--agent', 'assistant', '--for', 'bob'], cwd);
+    const ids: Record<string, string> = {};
+    for (const [who, result] of [['service', service], ['agent', agent]] as const) {
+      assert.equal(result.code, 0, result.stderr);
+      const res = await request(`${state.gatewayUrl}/orders`, { headers: { authorization: `Bearer ${result.stdout.trim()}` } });
+      assert.equal(res.statusCode, 200, who);
+      await res.body.dump();
+      ids[who] = res.headers['x-request-id'] as string;
+    }
+    const unknown = await run(['dev', 'token', '--as', 'mallory'], cwd);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stdout, '');
 
-    const token = readFileSync(join(cwd, '.cortex/dev/admin-token'), 'utf8').trim();
-    const routes = await request(`${state.adminUrl}/api/routes`, { headers: { authorization: `Bearer ${token}` } });
+    const token2 = readFileSync(join(cwd, '.cortex/dev/admin-token'), 'utf8').trim();
+    const routes = await request(`${state.adminUrl}/api/routes`, { headers: { authorization: `Bearer ${token2}` } });
     assert.equal(routes.statusCode, 200);
     await routes.body.dump();
 
+    type Event = { id: string; who: { subject: string; kind: string; roles: string[]; onBehalfOf?: { subject: string } } | null; what: { route?: string }; outcome: { status: number } };
     const auditFile = join(cwd, '.cortex/dev/audit.jsonl');
-    const event = await until('the audit event of the call', () => {
+    const events = await until('the audit events of the calls', () => {
       if (!existsSync(auditFile)) return undefined;
-      const lines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean);
-      return lines.map((l) => JSON.parse(l) as { id: string; what: { route?: string }; outcome: { status: number } }).find((e) => e.id === requestId);
+      const lines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+      const want = [requestId, ids.service, ids.agent].map((id) => lines.find((e) => e.id === id));
+      return want.every((e) => e !== undefined) ? (want) : undefined;
     });
-    assert.equal(event.what.route, 'orders-list');
-    assert.equal(event.outcome.status, 200);
+    const [byAlice, byService, byAgent] = events as [Event, Event, Event];
+    assert.equal(byAlice.what.route, 'orders-list');
+    assert.equal(byAlice.outcome.status, 200);
+    assert.deepEqual([byAlice.who?.subject, byAlice.who?.kind, byAlice.who?.roles], ['alice', 'user', ['admin']]);
+    assert.deepEqual([byService.who?.subject, byService.who?.kind], ['reporting', 'service']);
+    assert.deepEqual([byAgent.who?.subject, byAgent.who?.kind, byAgent.who?.onBehalfOf?.subject], ['assistant', 'agent', 'bob']);
     assert.equal(await stop(child), 0, 'SIGTERM stops cortex dev cleanly');
   } finally {
     child.kill('SIGKILL');
@@ -84,7 +128,7 @@ test('cortex serve reloads on SIGHUP, keeps serving on a broken edit, and exits 
       `version: 1\ngateway: { listen: { host: 127.0.0.1, port: 0 } }\nadmin: { listen: { host: 127.0.0.1, port: 0 } }\n` +
         `upstreams: { up: { url: "${upstream.url}" } }\naudit: { sinks: [] }\nroutes:\n${routes}`,
     );
-  write('  a: { match: { path: /a }, upstream: up }\n');
+  write('  a: { match: { path: /a }, upstream: up, auth: none }\n');
   const child = cortex(['serve', '--config', file, '--no-watch'], cwd, 'info');
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -96,10 +140,10 @@ test('cortex serve reloads on SIGHUP, keeps serving on a broken edit, and exits 
     });
     const base = `http://127.0.0.1:${port}`;
     assert.equal((await request(`${base}/b`)).statusCode, 404);
-    write('  a: { match: { path: /a }, upstream: up }\n  b: { match: { path: /b }, upstream: up }\n');
+    write('  a: { match: { path: /a }, upstream: up, auth: none }\n  b: { match: { path: /b }, upstream: up, auth: none }\n');
     child.kill('SIGHUP');
     await until('route b after SIGHUP', async () => ((await request(`${base}/b`)).statusCode === 200 ? true : undefined));
-    write('  a: { match: { path: /a }, upstream: nowhere }\n');
+    write('  a: { match: { path: /a }, upstream: nowhere, auth: none }\n');
     child.kill('SIGHUP');
     await until('the rejected reload to be logged', () => (stderr.includes('reload rejected') ? true : undefined));
     assert.equal((await request(`${base}/b`)).statusCode, 200, 'the previous config keeps serving');

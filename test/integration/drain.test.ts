@@ -40,7 +40,7 @@ test('a slow request in flight completes while new connections are refused; /rea
   const upstream = await startUpstream((_req, res) => held.push(res));
   const gw = await startTestGateway(`
 upstreams: { up: { url: "${upstream.url}" } }
-routes: { slow: { match: { path: /slow }, upstream: up } }
+routes: { slow: { match: { path: /slow }, upstream: up, auth: none } }
 `);
   t.after(async () => {
     await gw.close();
@@ -84,7 +84,7 @@ test('a stream still running when graceMs runs out is cut, and audited', async (
   });
   const gw = await startTestGateway(`
 upstreams: { up: { url: "${upstream.url}" } }
-routes: { stream: { match: { path: /stream }, upstream: up } }
+routes: { stream: { match: { path: /stream }, upstream: up, auth: none } }
 `);
   t.after(async () => {
     for (const res of held) res.destroy();
@@ -120,7 +120,7 @@ test('drain under load: every response is complete and none is a gateway 5xx', a
   });
   const gw = await startTestGateway(`
 upstreams: { up: { url: "${upstream.url}" } }
-routes: { data: { match: { path: /data }, upstream: up } }
+routes: { data: { match: { path: /data }, upstream: up, auth: none } }
 `);
   const clients = Array.from({ length: 20 }, () => new Client(gw.url, { pipelining: 1, keepAliveTimeout: 30_000 }));
   t.after(async () => {
@@ -178,7 +178,7 @@ test('cortex serve exits 0 after SIGTERM with a request in flight, which complet
     file,
     `version: 1\ngateway: { listen: { host: 127.0.0.1, port: 0 } }\nadmin: { listen: { host: 127.0.0.1, port: 0 } }\n` +
       `upstreams: { up: { url: "${upstream.url}" } }\naudit: { sinks: [] }\nshutdown: { drainDelayMs: 0, graceMs: 20000 }\n` +
-      `routes:\n  slow: { match: { path: /slow }, upstream: up }\n`,
+      `routes:\n  slow: { match: { path: /slow }, upstream: up, auth: none }\n`,
   );
   const bin = resolve(import.meta.dirname, '../../bin/cortex.js');
   const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--no-watch'], {

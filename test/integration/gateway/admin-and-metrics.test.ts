@@ -21,8 +21,8 @@ upstreams:
   live: { url: "${upstream.url}" }
   dead: { url: "http://127.0.0.1:1" }
 routes:
-  svc: { match: { prefix: /svc/, methods: [GET, POST] }, upstream: live }
-  down: { match: { prefix: /down/ }, upstream: dead }
+  svc: { match: { prefix: /svc/, methods: [GET, POST] }, upstream: live, auth: none }
+  down: { match: { prefix: /down/ }, upstream: dead, auth: none }
 `);
 });
 after(async () => {
@@ -119,7 +119,7 @@ describe('admin API', () => {
     assert.equal(ok.status, 200);
     const { routes } = JSON.parse(ok.body) as { routes: { id: string; upstream: string; filters: string[] }[] };
     assert.deepEqual(routes.map((r) => [r.id, r.upstream]).sort(), [['down', 'dead'], ['svc', 'live']]);
-    assert.deepEqual(routes.find((r) => r.id === 'svc')?.filters, ['forwarded', 'upstream']);
+    assert.deepEqual(routes.find((r) => r.id === 'svc')?.filters, ['forwarded', 'authn', 'upstream']);
   });
 
   test('the data-plane port serves no admin endpoint, whatever the token', async () => {

@@ -75,9 +75,9 @@ describe('request body limits', () => {
 upstreams:
   up: { url: "${upstreamUrl}" }
 routes:
-  small: { match: { prefix: /small/ }, upstream: up, maxBodyBytes: ${LIMIT} }
-  open: { match: { prefix: /open/ }, upstream: up, maxBodyBytes: 0 }
-  dflt: { match: { prefix: /dflt/ }, upstream: up }
+  small: { match: { prefix: /small/ }, upstream: up, auth: none, maxBodyBytes: ${LIMIT} }
+  open: { match: { prefix: /open/ }, upstream: up, auth: none, maxBodyBytes: 0 }
+  dflt: { match: { prefix: /dflt/ }, upstream: up, auth: none }
 `);
   });
   after(async () => {

@@ -26,6 +26,7 @@ routes:
   app:
     match: { path: /app, methods: [GET, POST] }
     upstream: echo
+    auth: none
     cors:
       origins: ["${APP}", "${ADMIN}"]
       headers: [Content-Type, X-Trace]
@@ -35,18 +36,22 @@ routes:
   pub:
     match: { path: /pub, methods: [GET] }
     upstream: echo
+    auth: none
     cors: { origins: ["*"] }
   opts:
     match: { path: /opts, methods: [GET, OPTIONS] }
     upstream: echo
+    auth: none
     cors: { origins: ["${APP}"] }
   items-read:
     match: { path: /items, methods: [GET] }
     upstream: echo
+    auth: none
     cors: { origins: ["${APP}"] }
   items-delete:
     match: { path: /items, methods: [DELETE] }
     upstream: echo
+    auth: none
     cors: { origins: ["${ADMIN}"] }
 `);
 });

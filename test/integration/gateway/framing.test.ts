@@ -23,7 +23,7 @@ before(async () => {
 upstreams:
   echo: { url: "${upstream.url}" }
 routes:
-  api: { match: { prefix: /api/ }, upstream: echo }
+  api: { match: { prefix: /api/ }, upstream: echo, auth: none }
 `);
 });
 after(async () => {

@@ -18,10 +18,11 @@ const routes = (url: string) => `
 upstreams:
   echo: { url: "${url}" }
 routes:
-  api: { match: { prefix: /api/ }, upstream: echo }
+  api: { match: { prefix: /api/ }, upstream: echo, auth: none }
   legacy:
     match: { prefix: /legacy/ }
     upstream: echo
+    auth: none
     allow: { methodOverride: true, originalUrlHeaders: true }
 `;
 

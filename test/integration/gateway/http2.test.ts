@@ -35,7 +35,7 @@ before(async () => {
     else reply();
   });
   gw = await startTestGateway(
-    `upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u }\n  small: { match: { prefix: /small/ }, upstream: u, maxBodyBytes: 10 }\n`,
+    `upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u, auth: none }\n  small: { match: { prefix: /small/ }, upstream: u, auth: none, maxBodyBytes: 10 }\n`,
     { gateway: `tls: { certificates: [{ cert: ${JSON.stringify(leaf.cert)}, key: ${JSON.stringify(leaf.key)}, serverNames: [a.test] }] }` },
   );
 });
@@ -265,7 +265,7 @@ describe('HTTP/2 limits from gateway.limits', () => {
   before(async () => {
     const leaf = ca.issue('h2-limits', ['a.test']);
     caPem = ca.ca;
-    limited = await startTestGateway(`upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u }\n`, {
+    limited = await startTestGateway(`upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u, auth: none }\n`, {
       gateway: [
         `tls: { certificates: [{ cert: ${JSON.stringify(leaf.cert)}, key: ${JSON.stringify(leaf.key)} }] }`,
         '  limits: { maxConcurrentStreams: 7, keepAliveTimeoutMs: 300 }',
@@ -317,7 +317,7 @@ describe('HTTP/2 limits from gateway.limits', () => {
 describe('HTTP/2 during shutdown', () => {
   const start = async (): Promise<TestGateway> => {
     const leaf = ca.issue('h2-drain', ['a.test']);
-    return startTestGateway(`upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u }\n`, {
+    return startTestGateway(`upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u, auth: none }\n`, {
       gateway: `tls: { certificates: [{ cert: ${JSON.stringify(leaf.cert)}, key: ${JSON.stringify(leaf.key)} }] }`,
     });
   };

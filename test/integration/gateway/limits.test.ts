@@ -18,7 +18,7 @@ const config = (url: string, limits: string) => `
 upstreams:
   echo: { url: "${url}" }
 routes:
-  api: { match: { prefix: /api/ }, upstream: echo }
+  api: { match: { prefix: /api/ }, upstream: echo, auth: none }
 stages:
   dev:
     gateway:

@@ -19,11 +19,11 @@ before(async () => {
 upstreams:
   echo: { url: "${upstream.url}" }
 routes:
-  orders: { match: { path: /orders }, upstream: echo }
-  order: { match: { path: "/orders/{id}" }, upstream: echo }
-  a: { match: { prefix: /a/ }, upstream: echo }
-  public: { match: { path: /public }, upstream: echo }
-  files: { match: { prefix: /files/ }, upstream: echo, allow: { encodedSlash: true } }
+  orders: { match: { path: /orders }, upstream: echo, auth: none }
+  order: { match: { path: "/orders/{id}" }, upstream: echo, auth: none }
+  a: { match: { prefix: /a/ }, upstream: echo, auth: none }
+  public: { match: { path: /public }, upstream: echo, auth: none }
+  files: { match: { prefix: /files/ }, upstream: echo, auth: none, allow: { encodedSlash: true } }
 `);
 });
 after(async () => {

@@ -25,10 +25,11 @@ upstreams:
   echo: { url: "${upstream.url}" }
 routes:
   # Above the 10 MiB default body limit: the streaming test uploads 20 MB.
-  api: { match: { prefix: /api/ }, upstream: echo, maxBodyBytes: 33554432 }
+  api: { match: { prefix: /api/ }, upstream: echo, auth: none, maxBodyBytes: 33554432 }
   hdrs:
     match: { path: /hdrs }
     upstream: echo
+    auth: none
     requestHeaders: { set: { x-added: "yes", x-team: blue }, remove: [x-secret] }
     responseHeaders: { set: { x-frame-options: DENY }, remove: [x-powered-by] }
 `);

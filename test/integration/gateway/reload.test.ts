@@ -30,8 +30,8 @@ beforeEach(() => {
 
 const upstreams = () => `upstreams:\n  a: { url: "${a.url}" }\n  b: { url: "${b.url}" }\n`;
 const config = (...routes: string[]) => `${upstreams()}routes:\n${routes.map((r) => `  ${r}\n`).join('')}`;
-const ROUTE_A = 'ra: { match: { prefix: /a/ }, upstream: a }';
-const ROUTE_B = 'rb: { match: { prefix: /b/ }, upstream: b }';
+const ROUTE_A = 'ra: { match: { prefix: /a/ }, upstream: a, auth: none }';
+const ROUTE_B = 'rb: { match: { prefix: /b/ }, upstream: b, auth: none }';
 
 /** Appends a route to the config file without reloading (routes is the file's last section). */
 function appendRoute(gw: TestGateway, route: string): void {
@@ -70,10 +70,10 @@ describe('reload', () => {
 
   test('a broken config keeps the old snapshot serving and returns its problems', async () => {
     const broken: [string, RegExp][] = [
-      [config(ROUTE_A, 'rc: { match: { prefix: /c/ }, upstream: nowhere }'), /routes\.rc\.upstream/],
-      [config(ROUTE_A, 'rc: { match: { prefix: /c/ }, upstream: a, timeoutMs: -5 }'), /routes\.rc\.timeoutMs/],
+      [config(ROUTE_A, 'rc: { match: { prefix: /c/ }, upstream: nowhere, auth: none }'), /routes\.rc\.upstream/],
+      [config(ROUTE_A, 'rc: { match: { prefix: /c/ }, upstream: a, auth: none, timeoutMs: -5 }'), /routes\.rc\.timeoutMs/],
       [`${upstreams()}routes:\n  ra: { match: { prefix: /a/ }, upstream: a\n`, /./],
-      [config(ROUTE_A, 'rc: { match: { path: /c }, upstream: a }', 'rd: { match: { prefix: /c/ }, upstream: b }'), /\/c/],
+      [config(ROUTE_A, 'rc: { match: { path: /c }, upstream: a, auth: none }', 'rd: { match: { prefix: /c/ }, upstream: b, auth: none }'), /\/c/],
     ];
     const generation = gw.runtime.gateway.current().generation;
     for (const [text, problem] of broken) {
@@ -90,7 +90,7 @@ describe('reload', () => {
   });
 
   test('a path route and a prefix route on the same path are refused by validation, naming the route', () => {
-    const r = gw.rewrite(config(ROUTE_A, 'rc: { match: { path: /c }, upstream: a }', 'rd: { match: { prefix: /c/ }, upstream: b }'));
+    const r = gw.rewrite(config(ROUTE_A, 'rc: { match: { path: /c }, upstream: a, auth: none }', 'rd: { match: { prefix: /c/ }, upstream: b, auth: none }'));
     assert.equal(r.ok, false);
     assert.ok(!r.ok && r.problems.some((p) => /^routes\.(rc|rd)\.match\b/.test(p)), `a config problem with its path, got ${JSON.stringify(r)}`);
   });
@@ -102,7 +102,7 @@ describe('reload', () => {
     });
     const pending = send(`${gw.url}/a/slow`);
     await eventually(() => held, 'the upstream to hold the request');
-    const r = gw.rewrite(config('ra: { match: { prefix: /a/ }, upstream: b }'));
+    const r = gw.rewrite(config('ra: { match: { prefix: /a/ }, upstream: b, auth: none }'));
     assert.equal(r.ok, true);
     held?.end('from a, after the reload');
     const res = await pending;
@@ -133,7 +133,7 @@ describe('reload', () => {
       await served(gw, '/a/warm', 'from a', 'ra');
       assert.equal(sockets.filter((s) => !s.destroyed).length, 1, 'a warm keep-alive connection to a');
       // Passes the schema, fails at compile time (the router refuses two routes on GET /x).
-      const failed = gw.rewrite(`${longLived}routes:\n  ${ROUTE_A}\n  rx: { match: { path: /x }, upstream: a }\n  ry: { match: { prefix: /x/ }, upstream: a }\n`);
+      const failed = gw.rewrite(`${longLived}routes:\n  ${ROUTE_A}\n  rx: { match: { path: /x }, upstream: a, auth: none }\n  ry: { match: { prefix: /x/ }, upstream: a, auth: none }\n`);
       assert.equal(failed.ok, false);
       assert.equal(gw.rewrite(config(ROUTE_B)).ok, true, 'a reload that drops upstream a');
       await eventually(() => (sockets.every((s) => s.destroyed) ? true : undefined), 'the connection to the removed upstream to close');
@@ -156,7 +156,7 @@ describe('file watch', () => {
       assert.equal(res.body, 'from b');
       await auditFor(gw, header(res, 'x-request-id') ?? '', 'ok');
       // A broken edit is refused and the last good config keeps serving.
-      appendRoute(gw, 'rz: { match: { prefix: /z/ }, upstream: nowhere }');
+      appendRoute(gw, 'rz: { match: { prefix: /z/ }, upstream: nowhere, auth: none }');
       await eventually(async () => {
         const metrics = await send(`${gw.adminUrl}/metrics`);
         return /^cortex_config_reloads_total\{result="error"\} 1$/m.test(metrics.body) ? true : undefined;

@@ -20,20 +20,22 @@ upstreams:
   echo: { url: "${upstream.url}" }
   based: { url: "${upstream.url}/base/", host: upstream }
 routes:
-  hdrs: { match: { path: /hdrs }, upstream: echo }
-  readonly: { match: { path: /readonly, methods: [GET, HEAD] }, upstream: echo }
-  api: { match: { prefix: /api/ }, upstream: echo }
+  hdrs: { match: { path: /hdrs }, upstream: echo, auth: none }
+  readonly: { match: { path: /readonly, methods: [GET, HEAD] }, upstream: echo, auth: none }
+  api: { match: { prefix: /api/ }, upstream: echo, auth: none }
   strip:
     match: { prefix: /svc/ }
     upstream: echo
+    auth: none
     rewrite: { stripPrefix: /svc, addPrefix: /internal/v2 }
   tmpl:
     match: { path: "/users/{id}/profile" }
     upstream: echo
+    auth: none
     rewrite: { template: "/profiles/{id}" }
-  hosted: { match: { host: api.example.com, path: /host-only }, upstream: echo }
-  anyhost: { match: { path: /host-only }, upstream: echo }
-  based: { match: { prefix: /based/ }, upstream: based }
+  hosted: { match: { host: api.example.com, path: /host-only }, upstream: echo, auth: none }
+  anyhost: { match: { path: /host-only }, upstream: echo, auth: none }
+  based: { match: { prefix: /based/ }, upstream: based, auth: none }
 `);
 });
 after(async () => {

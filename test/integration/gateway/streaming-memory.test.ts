@@ -99,7 +99,7 @@ before(async () => {
       'audit: { sinks: [] }',
       `upstreams: { up: { url: "${upstreamUrl}" } }`,
       'routes:',
-      '  stream: { match: { prefix: / }, upstream: up, maxBodyBytes: 0 }',
+      '  stream: { match: { prefix: / }, upstream: up, auth: none, maxBodyBytes: 0 }',
       '',
     ].join('\n'),
   );

@@ -35,7 +35,7 @@ after(async () => {
   ca.close();
 });
 
-const ROUTES = () => `upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u }\n`;
+const ROUTES = () => `upstreams:\n  u: { url: "${upstream.url}" }\nroutes:\n  all: { match: { prefix: / }, upstream: u, auth: none }\n`;
 const tlsBlock = (certs: { files: LeafFiles; names?: string[] }[], minVersion = 'TLSv1.2') =>
   `tls: { minVersion: ${minVersion}, certificates: [${certs
     .map((c) => `{ cert: ${JSON.stringify(c.files.cert)}, key: ${JSON.stringify(c.files.key)}${c.names ? `, serverNames: [${c.names.map((n) => `"${n}"`).join(', ')}]` : ''} }`)

@@ -59,7 +59,7 @@ describe('upstream balancing', () => {
 upstreams:
   svc: { targets: ["${a.url}", "${b.url}", "${c.url}"] }
 routes:
-  all: { match: { prefix: / }, upstream: svc }
+  all: { match: { prefix: / }, upstream: svc, auth: none }
 `);
     const seen: Record<string, number> = {};
     for (let i = 0; i < 9; i++) {
@@ -85,7 +85,7 @@ routes:
 upstreams:
   svc: { targets: ["${a.url}", "${b.url}"], balance: least-busy }
 routes:
-  all: { match: { prefix: / }, upstream: svc }
+  all: { match: { prefix: / }, upstream: svc, auth: none }
 `);
     const slow = send(`${gw.url}/slow`);
     const busy = await eventually(() => held[0], 'the slow request upstream');
@@ -103,7 +103,7 @@ routes:
 upstreams:
   svc: { targets: ["${a.url}", "${dead}", "${b.url}"] }
 routes:
-  all: { match: { prefix: / }, upstream: svc }
+  all: { match: { prefix: / }, upstream: svc, auth: none }
 `);
     for (let i = 0; i < 30; i++) {
       const r = await send(`${gw.url}/x`);
@@ -121,7 +121,7 @@ routes:
 upstreams:
   svc: { targets: ["${dead}", "${live.url}"] }
 routes:
-  all: { match: { prefix: / }, upstream: svc }
+  all: { match: { prefix: / }, upstream: svc, auth: none }
 `);
     const r = await send(`${gw.url}/orders`, { method: 'POST', body: '{"n":1}', headers: { 'content-type': 'application/json' } });
     assertProblem(r, 502, 'upstream.connect_failed');
@@ -143,7 +143,7 @@ upstreams:
     targets: ["${a.url}", "${b.url}"]
     healthCheck: { path: /healthz, intervalMs: 30, timeoutMs: 500, healthyThreshold: 2, unhealthyThreshold: 2 }
 routes:
-  all: { match: { prefix: /api/ }, upstream: svc }
+  all: { match: { prefix: /api/ }, upstream: svc, auth: none }
 `);
     const burst = async () => {
       const out: string[] = [];
@@ -179,8 +179,8 @@ upstreams:
   good: { url: "https://127.0.0.1:${port}", tls: { ca: ${JSON.stringify(join(ca.dir, 'ca.pem'))}, serverName: api.internal } }
   bad: { url: "https://127.0.0.1:${port}", tls: { ca: ${JSON.stringify(join(other.dir, 'ca.pem'))}, serverName: api.internal } }
 routes:
-  good: { match: { prefix: /good/ }, upstream: good }
-  bad: { match: { prefix: /bad/ }, upstream: bad }
+  good: { match: { prefix: /good/ }, upstream: good, auth: none }
+  bad: { match: { prefix: /bad/ }, upstream: bad, auth: none }
 `);
     const ok = await send(`${gw.url}/good/x`);
     assert.equal(ok.status, 200);

@@ -35,8 +35,8 @@ upstreams:
   live: { url: "${upstream.url}" }
   dead: { url: "http://127.0.0.1:${dead}", connectTimeoutMs: 2000 }
 routes:
-  api: { match: { prefix: /api/ }, upstream: live, timeoutMs: 300 }
-  down: { match: { prefix: /down/ }, upstream: dead }
+  api: { match: { prefix: /api/ }, upstream: live, auth: none, timeoutMs: 300 }
+  down: { match: { prefix: /down/ }, upstream: dead, auth: none }
 `);
 });
 after(async () => {

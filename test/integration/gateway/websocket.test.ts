@@ -57,10 +57,10 @@ before(async () => {
 upstreams:
   up: { url: "${up}" }
 routes:
-  ws: { match: { prefix: /ws/ }, upstream: up, websocket: true, requestHeaders: { set: { x-route: ws } } }
-  short: { match: { prefix: /short/ }, upstream: up, websocket: true, maxConnectionLifetimeMs: ${LIFETIME_MS} }
-  sse: { match: { prefix: /sse/ }, upstream: up, maxConnectionLifetimeMs: ${LIFETIME_MS} }
-  plain: { match: { prefix: /plain/ }, upstream: up }
+  ws: { match: { prefix: /ws/ }, upstream: up, auth: none, websocket: true, requestHeaders: { set: { x-route: ws } } }
+  short: { match: { prefix: /short/ }, upstream: up, auth: none, websocket: true, maxConnectionLifetimeMs: ${LIFETIME_MS} }
+  sse: { match: { prefix: /sse/ }, upstream: up, auth: none, maxConnectionLifetimeMs: ${LIFETIME_MS} }
+  plain: { match: { prefix: /plain/ }, upstream: up, auth: none }
 `);
   wsBase = `ws://127.0.0.1:${gw.port}`;
 });
@@ -233,7 +233,7 @@ test('over TLS (HTTP/2 offered, HTTP/1.1 fallback): wss echoes, and another Upgr
   const leaf = ca.issue('ws', ['a.test']);
   const up = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const tlsGw = await startTestGateway(
-    `upstreams:\n  up: { url: "${up}" }\nroutes:\n  ws: { match: { prefix: /ws/ }, upstream: up, websocket: true }\n  plain: { match: { prefix: /plain/ }, upstream: up }\n`,
+    `upstreams:\n  up: { url: "${up}" }\nroutes:\n  ws: { match: { prefix: /ws/ }, upstream: up, auth: none, websocket: true }\n  plain: { match: { prefix: /plain/ }, upstream: up, auth: none }\n`,
     { gateway: `tls: { certificates: [{ cert: ${JSON.stringify(leaf.cert)}, key: ${JSON.stringify(leaf.key)}, serverNames: [a.test] }] }` },
   );
   const clientTls = { ca: ca.ca, servername: 'a.test', headers: { host: 'a.test' } };

@@ -76,7 +76,7 @@ void test('a full event maps identity, route, decision and trace', () => {
         method: 'jwt',
         roles: ['support'],
         fingerprint: 'sha256:abc',
-        actor: { subject: 'alice', kind: 'user' },
+        onBehalfOf: { subject: 'alice', kind: 'user' },
       },
       request: {
         method: 'DELETE',
@@ -108,7 +108,7 @@ void test('a full event maps identity, route, decision and trace', () => {
     method: 'jwt',
     roles: ['support'],
     fingerprint: 'sha256:abc',
-    actor: { subject: 'alice', kind: 'user' },
+    onBehalfOf: { subject: 'alice', kind: 'user' },
   });
   // The decision's intent is the one that was enforced, so it wins over the route's default.
   assert.deepEqual(e.what, {

@@ -37,8 +37,8 @@ test('every problem is printed as path: message (line N) [stage], and the exit c
   assert.equal(result.code, 1);
   assert.equal(result.stdout, '');
   assert.deepEqual(result.stderr.trimEnd().split('\n'), [
-    'log.level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent" (line 22)',
-    'admin.token: admin token must be at least 16 characters (line 24) [prod]',
+    'log.level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent" (line 25)',
+    'admin.token: admin token must be at least 16 characters (line 27) [prod]',
   ]);
 });
 
@@ -47,7 +47,7 @@ test('--stage checks only that stage', async () => {
   assert.deepEqual(await check(['--config', file, '--stage', 'dev']), { code: 0, stdout: `ok: ${file} is valid for stage dev\n`, stderr: '' });
   const prod = await check(['--config', file, '--stage', 'prod']);
   assert.equal(prod.code, 1);
-  assert.equal(prod.stderr, 'admin.token: admin token must be at least 16 characters (line 23) [prod]\n');
+  assert.equal(prod.stderr, 'admin.token: admin token must be at least 16 characters (line 26) [prod]\n');
 });
 
 test('variables come from the environment given', async () => {

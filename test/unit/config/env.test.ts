@@ -69,12 +69,12 @@ test('a variable used only by another stage is not needed', () => {
   const text = `${VALID}stages:\n  prod:\n    admin: { token: "\${ADMIN_TOKEN}" }\n`;
   assert.equal(load(text, { stage: 'dev' }).config.admin.token, undefined);
   assert.deepEqual(summary(errorsOf(text, { stage: 'prod' })), [
-    'admin.token @24: environment variable ADMIN_TOKEN is not set (use ${ADMIN_TOKEN:-default} to give a default)',
+    'admin.token @27: environment variable ADMIN_TOKEN is not set (use ${ADMIN_TOKEN:-default} to give a default)',
   ]);
   assert.equal(load(text, { stage: 'prod', env: { ADMIN_TOKEN: 'a-long-enough-token' } }).config.admin.token, 'a-long-enough-token');
 });
 
 test('keys are never substituted', () => {
   const problems = errorsOf(`${VALID}\${KEY}: 1\n`, { env: { KEY: 'log' } });
-  assert.deepEqual(summary(problems), ['["${KEY}"] @22: unknown key "${KEY}"']);
+  assert.deepEqual(summary(problems), ['["${KEY}"] @25: unknown key "${KEY}"']);
 });

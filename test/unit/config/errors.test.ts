@@ -92,7 +92,7 @@ test('an empty file, a non-mapping and an unreadable file are reported', () => {
 });
 
 test('__proto__ keys and self-referencing aliases are refused', () => {
-  assert.deepEqual(summary(errorsOf(`${VALID}__proto__: { polluted: true }\n`)), ['__proto__ @22: the key __proto__ is not allowed']);
+  assert.deepEqual(summary(errorsOf(`${VALID}__proto__: { polluted: true }\n`)), ['__proto__ @25: the key __proto__ is not allowed']);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   const problems = errorsOf(`${VALID}log: &a { level: *a }\n`);
   assert.match(problems[0]?.message ?? '', /refers to a node that contains it/);
@@ -105,8 +105,8 @@ test('aliases expand like the values they name', () => {
       orders: &orders { url: "http://127.0.0.1:1" }
       billing: *orders
     routes:
-      a: { match: { path: /a }, upstream: orders }
-      b: { match: { path: /b }, upstream: billing }
+      a: { match: { path: /a }, upstream: orders, auth: none }
+      b: { match: { path: /b }, upstream: billing, auth: none }
   `;
   const result = loadConfig({ text, env: {} });
   assert.ok(result.ok);

@@ -38,6 +38,9 @@ export const VALID = yaml`
       match: { methods: [GET], path: "/orders/{id}" }
       upstream: orders
       rewrite: { template: "/v2/orders/{id}" }
+  identity:
+    providers:
+      corp: { issuer: "https://idp.example.com", audiences: [orders-api] }
 `;
 
 export function load(text: string, opts: Omit<LoadOptions, 'text'> = {}): { config: Config; warnings: ConfigProblem[] } {

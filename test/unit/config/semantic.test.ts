@@ -4,15 +4,15 @@ import { isAddressOrCidr, isLoopbackHost } from '../../../src/config/semantic.ts
 import { errorsOf, load, summary, VALID, yaml } from './fixtures.ts';
 
 /** VALID with more routes appended (indented as entries of routes:). */
-const withRoutes = (routes: string): string => `${VALID}${routes.replace(/^/gm, '  ')}`;
+const withRoutes = (routes: string): string => VALID.replace('identity:\n', `${routes.replace(/^(?=.)/gm, '  ')}identity:\n`);
 
 test('a route must name an existing upstream', () => {
-  const problems = errorsOf(withRoutes('billing: { match: { path: /billing }, upstream: billing }\n'));
+  const problems = errorsOf(withRoutes('billing: { match: { path: /billing }, upstream: billing, auth: none }\n'));
   assert.deepEqual(summary(problems), ['routes.billing.upstream @22: unknown upstream "billing"; upstreams are orders']);
 });
 
 test('reference and address problems are reported beside schema errors, in the same pass', () => {
-  const text = withRoutes('billing: { match: { path: billing }, upstream: billing }\n').replace('[10.0.0.0/8, "::1", 192.168.1.7]', '[proxy.local]');
+  const text = withRoutes('billing: { match: { path: billing }, upstream: billing, auth: none }\n').replace('[10.0.0.0/8, "::1", 192.168.1.7]', '[proxy.local]');
   const paths = errorsOf(text).map((p) => `${p.path}: ${p.message.split(';')[0]}`);
   assert.deepEqual(paths.sort(), [
     'gateway.trustedProxies[0]: "proxy.local" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)',
@@ -34,9 +34,9 @@ test('trusted proxies must be IP addresses or CIDRs', () => {
 test('two routes with the same host, method and path conflict', () => {
   const problems = errorsOf(
     withRoutes(yaml`
-      orders-by-number: { match: { methods: [GET, DELETE], path: "/orders/{number}" }, upstream: orders }
-      all: { match: { prefix: /api/ }, upstream: orders }
-      all-again: { match: { prefix: /api, methods: [POST] }, upstream: orders }
+      orders-by-number: { match: { methods: [GET, DELETE], path: "/orders/{number}" }, upstream: orders, auth: none }
+      all: { match: { prefix: /api/ }, upstream: orders, auth: none }
+      all-again: { match: { prefix: /api, methods: [POST] }, upstream: orders, auth: none }
     `),
   );
   assert.deepEqual(summary(problems), [
@@ -48,9 +48,9 @@ test('two routes with the same host, method and path conflict', () => {
 test('routes that differ in host, method or kind of match do not conflict', () => {
   load(
     withRoutes(yaml`
-      orders-list-b: { match: { methods: [GET], path: /orders, host: b.example.com }, upstream: orders }
-      orders-create: { match: { methods: [POST], path: /orders }, upstream: orders }
-      orders-prefix: { match: { methods: [GET], prefix: /orders/archive/ }, upstream: orders }
+      orders-list-b: { match: { methods: [GET], path: /orders, host: b.example.com }, upstream: orders, auth: none }
+      orders-create: { match: { methods: [POST], path: /orders }, upstream: orders, auth: none }
+      orders-prefix: { match: { methods: [GET], prefix: /orders/archive/ }, upstream: orders, auth: none }
     `),
   );
 });
@@ -58,7 +58,7 @@ test('routes that differ in host, method or kind of match do not conflict', () =
 test('a prefix /p/ also claims the path /p, so it conflicts with a path route on /p', () => {
   const problems = errorsOf(
     withRoutes(yaml`
-      orders-prefix: { match: { methods: [GET], prefix: /orders/ }, upstream: orders }
+      orders-prefix: { match: { methods: [GET], prefix: /orders/ }, upstream: orders, auth: none }
     `),
   );
   assert.deepEqual(summary(problems), ['routes.orders-prefix.match @22: conflicts with route "orders-list" (any host, GET, prefix /orders/)']);
@@ -67,23 +67,23 @@ test('a prefix /p/ also claims the path /p, so it conflicts with a path route on
 test('rewrite.stripPrefix must be a prefix of the match', () => {
   const problems = errorsOf(
     withRoutes(yaml`
-      v1: { match: { prefix: /v1/ }, upstream: orders, rewrite: { stripPrefix: /v2 } }
-      v3: { match: { path: /v3/items }, upstream: orders, rewrite: { stripPrefix: /v3 } }
+      v1: { match: { prefix: /v1/ }, upstream: orders, auth: none, rewrite: { stripPrefix: /v2 } }
+      v3: { match: { path: /v3/items }, upstream: orders, auth: none, rewrite: { stripPrefix: /v3 } }
     `),
   );
   assert.deepEqual(summary(problems), ['routes.v1.rewrite.stripPrefix @22: "/v2" is not a prefix of match.prefix "/v1/"']);
 });
 
 test('a stripPrefix that ends inside a segment is a warning', () => {
-  const { warnings } = load(withRoutes('v1: { match: { prefix: /v1/ }, upstream: orders, rewrite: { stripPrefix: /v } }\n'));
+  const { warnings } = load(withRoutes('v1: { match: { prefix: /v1/ }, upstream: orders, auth: none, rewrite: { stripPrefix: /v } }\n'));
   assert.deepEqual(summary(warnings), ['routes.v1.rewrite.stripPrefix @22: "/v" ends inside a path segment of "/v1/"']);
 });
 
 test('rewrite.template may only use parameters the match declares', () => {
   const problems = errorsOf(
     withRoutes(yaml`
-      items: { match: { path: "/items/{id}" }, upstream: orders, rewrite: { template: "/v2/{itemId}/{id}/{x}" } }
-      things: { match: { prefix: /things/ }, upstream: orders, rewrite: { template: "/{id}" } }
+      items: { match: { path: "/items/{id}" }, upstream: orders, auth: none, rewrite: { template: "/v2/{itemId}/{id}/{x}" } }
+      things: { match: { prefix: /things/ }, upstream: orders, auth: none, rewrite: { template: "/{id}" } }
     `),
   );
   assert.deepEqual(summary(problems), [
@@ -106,9 +106,9 @@ test('the admin listener on a non-loopback address needs admin.allowRemote', () 
 test('match.host must be a lowercase host name without a port', () => {
   const problems = errorsOf(
     withRoutes(yaml`
-      a: { match: { path: /a, host: "api.example.com:8443" }, upstream: orders }
-      b: { match: { path: /b, host: Api.Example.com }, upstream: orders }
-      c: { match: { path: /c, host: "[::1]:80" }, upstream: orders }
+      a: { match: { path: /a, host: "api.example.com:8443" }, upstream: orders, auth: none }
+      b: { match: { path: /b, host: Api.Example.com }, upstream: orders, auth: none }
+      c: { match: { path: /c, host: "[::1]:80" }, upstream: orders, auth: none }
     `),
   );
   assert.deepEqual(summary(problems), [
@@ -116,7 +116,7 @@ test('match.host must be a lowercase host name without a port', () => {
     'routes.b.match.host @23: "Api.Example.com" has uppercase letters; write host names in lowercase',
     'routes.c.match.host @24: "[::1]:80" has a port; match.host is the host name alone',
   ]);
-  load(withRoutes('d: { match: { path: /d, host: "[::1]" }, upstream: orders }\ne: { match: { path: /e, host: "::1" }, upstream: orders }\n'));
+  load(withRoutes('d: { match: { path: /d, host: "[::1]" }, upstream: orders, auth: none }\ne: { match: { path: /e, host: "::1" }, upstream: orders, auth: none }\n'));
 });
 
 test('an upstream no route uses is a warning', () => {
@@ -126,7 +126,7 @@ test('an upstream no route uses is a warning', () => {
 
 test('all semantic problems are collected together', () => {
   const text = withRoutes(yaml`
-    a: { match: { path: /a, host: A.example.com }, upstream: nope, rewrite: { stripPrefix: /b, template: "/{x}" } }
+    a: { match: { path: /a, host: A.example.com }, upstream: nope, auth: none, rewrite: { stripPrefix: /b, template: "/{x}" } }
   `).replace('192.168.1.7', 'bogus');
   assert.deepEqual(
     errorsOf(text).map((p) => p.path),
@@ -137,9 +137,9 @@ test('all semantic problems are collected together', () => {
 test('cors: credentials cannot be combined with origins *', () => {
   const problems = errorsOf(
     withRoutes(yaml`
-      open: { match: { path: /open }, upstream: orders, cors: { origins: ["*"], credentials: true } }
-      listed: { match: { path: /listed }, upstream: orders, cors: { origins: ["https://app.example.com"], credentials: true } }
-      anon: { match: { path: /anon }, upstream: orders, cors: { origins: ["*"] } }
+      open: { match: { path: /open }, upstream: orders, auth: none, cors: { origins: ["*"], credentials: true } }
+      listed: { match: { path: /listed }, upstream: orders, auth: none, cors: { origins: ["https://app.example.com"], credentials: true } }
+      anon: { match: { path: /anon }, upstream: orders, auth: none, cors: { origins: ["*"] } }
     `),
   );
   assert.deepEqual(summary(problems), [
@@ -150,7 +150,7 @@ test('cors: credentials cannot be combined with origins *', () => {
 test('cors: origins are exact origins (scheme, host, port) or *', () => {
   const problems = errorsOf(
     withRoutes(yaml`
-      bad: { match: { path: /bad }, upstream: orders, cors: { origins: ["https://app.example.com/", "null", "app.example.com", "https://App.example.com"] } }
+      bad: { match: { path: /bad }, upstream: orders, auth: none, cors: { origins: ["https://app.example.com/", "null", "app.example.com", "https://App.example.com"] } }
     `),
   );
   assert.deepEqual(

@@ -34,9 +34,9 @@ test('an unknown stage is an error wherever it comes from', () => {
   assert.deepEqual(summary(errorsOf(VALID, { env: { CORTEX_STAGE: 'production' } })), [
     ' @-: unknown stage "production" from CORTEX_STAGE; stages are dev, staging, prod',
   ]);
-  assert.deepEqual(summary(errorsOf(`${VALID}stage: qa\n`)), ['stage @22: unknown stage "qa"; stages are dev, staging, prod']);
+  assert.deepEqual(summary(errorsOf(`${VALID}stage: qa\n`)), ['stage @25: unknown stage "qa"; stages are dev, staging, prod']);
   assert.deepEqual(summary(errorsOf(`${VALID}stages:\n  production: {}\n`)), [
-    'stages.production @23: unknown stage "production"; stages are dev, staging, prod',
+    'stages.production @26: unknown stage "production"; stages are dev, staging, prod',
   ]);
 });
 
@@ -55,7 +55,7 @@ test('overrides merge objects key by key, replace arrays and scalars, and delete
     upstreams:
       orders: { url: "http://127.0.0.1:1", connections: 8 }
     routes:
-      a: { match: { path: /a }, upstream: orders }
+      a: { match: { path: /a }, upstream: orders, auth: none }
     stages:
       prod:
         gateway:
@@ -84,23 +84,23 @@ test('null can delete a whole entry, such as a route that one stage does not ser
 
 test('a problem that an override introduces points at the override line', () => {
   const text = `${VALID}stages:\n  prod:\n    gateway:\n      listen: { port: 99999 }\n`;
-  assert.deepEqual(summary(errorsOf(text, { stage: 'prod' })), ['gateway.listen.port @25: Too big: expected number to be <=65535']);
+  assert.deepEqual(summary(errorsOf(text, { stage: 'prod' })), ['gateway.listen.port @28: Too big: expected number to be <=65535']);
 });
 
 test('a stage override cannot set the stage or nest stages', () => {
   const text = `${VALID}stages:\n  prod:\n    stage: dev\n    stages: { dev: {} }\n`;
   assert.deepEqual(summary(errorsOf(text, { stage: 'dev' })), [
-    'stages.prod.stage @24: a stage override cannot set the stage',
-    'stages.prod.stages @25: stage overrides cannot be nested',
+    'stages.prod.stage @27: a stage override cannot set the stage',
+    'stages.prod.stages @28: stage overrides cannot be nested',
   ]);
 });
 
 test('checkAllStages reports a problem common to every stage once, and the others with their stage', () => {
   const text = `${VALID}log: { level: loud }\nstages:\n  staging: { admin: { token: short } }\n  prod: { admin: { token: short } }\n`;
   assert.deepEqual(checkAllStages({ text, env: {} }), [
-    { path: 'log.level', line: 22, message: 'Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"' },
-    { path: 'admin.token', line: 24, message: 'admin token must be at least 16 characters', stage: 'staging' },
-    { path: 'admin.token', line: 25, message: 'admin token must be at least 16 characters', stage: 'prod' },
+    { path: 'log.level', line: 25, message: 'Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"' },
+    { path: 'admin.token', line: 27, message: 'admin token must be at least 16 characters', stage: 'staging' },
+    { path: 'admin.token', line: 28, message: 'admin token must be at least 16 characters', stage: 'prod' },
   ]);
   assert.deepEqual(checkAllStages({ text: VALID, env: {} }), []);
 });

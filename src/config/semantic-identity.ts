@@ -1,0 +1,82 @@
+// Identity checks beyond the schema: every authenticated route can actually authenticate someone
+// (a provider, an audience), so that no config loads with authentication silently off or open.
+import type { RawProblem } from './problems.ts';
+import type { Config, RouteConfig } from './schema.ts';
+
+interface Problems {
+  errors: RawProblem[];
+  warnings: RawProblem[];
+}
+
+const TENANT = '{tenantid}';
+
+export function checkIdentity(config: Config, result: Problems): void {
+  for (const [name, p] of Object.entries(config.identity.providers)) {
+    const at = ['identity', 'providers', name];
+    const templated = p.issuer.includes(TENANT);
+    if (templated && (p.tenants === undefined || p.tenants.length === 0)) {
+      result.errors.push({ at: [...at, 'tenants'], message: `the issuer contains ${TENANT}: list the tenant ids to accept (never every tenant)` });
+    }
+    if (!templated && p.tenants !== undefined) {
+      result.errors.push({ at: [...at, 'tenants'], message: `tenants only apply to an issuer containing ${TENANT}` });
+    }
+    for (const [field, url] of [['issuer', p.issuer], ['jwksUri', p.jwksUri], ['discoveryUrl', p.discoveryUrl], ['introspection', p.introspection?.endpoint]] as const) {
+      if (url !== undefined && url.startsWith('http:') && !isLoopbackUrl(url)) {
+        result.warnings.push({ at: [...at, field], message: 'plain http to a non-loopback host: keys and tokens can be tampered with on the way; use https' });
+      }
+    }
+    if (p.preset === 'google' && p.introspection === undefined && p.idTokenAudiences.length === 0) {
+      result.warnings.push({ at, message: "google access tokens are opaque: without introspection (Google's token-info endpoint) they are all refused" });
+    }
+  }
+  for (const [id, route] of Object.entries(config.routes)) checkRouteAuth(config, id, route, result);
+}
+
+function checkRouteAuth(config: Config, id: string, route: RouteConfig, result: Problems): void {
+  const at = ['routes', id];
+  const all = Object.keys(config.identity.providers);
+  if (route.auth === 'none') {
+    if (route.bearer !== undefined) result.warnings.push({ at: [...at, 'bearer'], message: 'ignored: the route has auth: none' });
+    return;
+  }
+  if (all.length === 0) {
+    result.errors.push({
+      at: [...at, 'auth'],
+      message: 'this route needs a bearer token (auth: bearer, the default) but identity.providers is empty: add a provider, or set auth: none to make the route public',
+    });
+    return;
+  }
+  const named = route.bearer?.providers ?? all;
+  for (const name of named) {
+    if (!Object.hasOwn(config.identity.providers, name)) {
+      result.errors.push({ at: [...at, 'bearer', 'providers'], message: `unknown provider "${name}"; providers are ${all.join(', ')}` });
+    }
+  }
+  for (const name of named) {
+    const p = config.identity.providers[name];
+    if (p === undefined) continue;
+    const audiences = routeAudiences(config, route, name);
+    const idTokensOnly = route.bearer?.acceptIdTokens === true && p.idTokenAudiences.length > 0;
+    if (audiences.length === 0 && !idTokensOnly) {
+      result.errors.push({
+        at,
+        message: `no audience to check tokens from provider "${name}" against: set identity.providers.${name}.audiences, upstreams.${route.upstream}.audience or routes.${id}.bearer.audiences (a token for another API must not be accepted here)`,
+      });
+    }
+  }
+}
+
+/** The audiences a bearer route accepts from one provider (resolved the same way as checkRouteAuth). */
+export function routeAudiences(config: Config, route: RouteConfig, provider: string): string[] {
+  const upstreamAudience = config.upstreams[route.upstream]?.audience;
+  return route.bearer?.audiences ?? (upstreamAudience !== undefined ? [upstreamAudience] : (config.identity.providers[provider]?.audiences ?? []));
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
