@@ -82,8 +82,8 @@ export const provider = z
     agents: clientRoles.describe("Clients that are AI agents, by client id, with the agent's own roles. A token from one of them for a user, or with an RFC 8693 act claim, is an agent acting for that user."),
     introspection: z
       .strictObject({
-        clientId: z.string().min(1).describe('Client id Cortex authenticates to the introspection endpoint with.'),
-        clientSecret: secret.describe('Its secret (use ${ENV_VAR}).'),
+        clientId: z.string().min(1).optional().describe('Client id Cortex authenticates to the introspection endpoint with (client_secret_basic). Required except for the google preset, whose token-info endpoint takes no client credentials.'),
+        clientSecret: secret.optional().describe('Its secret (use ${ENV_VAR}).'),
         endpoint: z.url({ protocol: /^https?$/ }).optional().describe("RFC 7662 endpoint; from discovery when unset. The google preset uses Google's token-info endpoint instead."),
         maxCacheSeconds: z.number().int().min(0).max(3_600).default(60).describe('Longest an introspection answer is reused (never past the token\'s exp); 0 asks every time.'),
         timeoutMs: durationMs.default(5_000),

@@ -25,6 +25,9 @@ export function checkIdentity(config: Config, result: Problems): void {
         result.warnings.push({ at: [...at, field], message: 'plain http to a non-loopback host: keys and tokens can be tampered with on the way; use https' });
       }
     }
+    if (p.introspection !== undefined && p.preset !== 'google' && (p.introspection.clientId === undefined || p.introspection.clientSecret === undefined)) {
+      result.errors.push({ at: [...at, 'introspection'], message: 'RFC 7662 introspection needs clientId and clientSecret (the gateway authenticates to the endpoint)' });
+    }
     if (p.preset === 'google' && p.introspection === undefined && p.idTokenAudiences.length === 0) {
       result.warnings.push({ at, message: "google access tokens are opaque: without introspection (Google's token-info endpoint) they are all refused" });
     }

@@ -25,6 +25,7 @@ export interface BearerDeps {
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const BAD_CHARACTERS: AuthnFailure = { ...authnFailure('authn.malformed', 'The bearer token contains characters a token cannot have.'), error: 'invalid_request' };
 const MISSING = authnFailure('authn.missing', 'This route needs a bearer token: send Authorization: Bearer <access token>.');
 
 /** The token from an Authorization header value, or why there is none. */
@@ -36,8 +37,13 @@ export function bearerToken(header: string | undefined, maxBytes: number): strin
   }
   const token = header.slice(space + 1).trim();
   if (token.length > maxBytes) return authnFailure('authn.token_too_large', `Tokens larger than ${maxBytes} bytes are refused.`);
-  if (!B64TOKEN.test(token)) return { ...authnFailure('authn.malformed', 'The bearer token contains characters a token cannot have.'), error: 'invalid_request' };
+  if (token === '') return BAD_CHARACTERS;
   return token;
+}
+
+/** RFC 6750 §2.1's token syntax; checked on a cache miss only (a cached token passed it before). */
+export function checkTokenSyntax(token: string): AuthnFailure | undefined {
+  return B64TOKEN.test(token) ? undefined : BAD_CHARACTERS;
 }
 
 export function authenticateBearer(header: string | undefined, policy: BearerPolicy, deps: BearerDeps): AuthnResult | Promise<AuthnResult> {
@@ -46,13 +52,16 @@ export function authenticateBearer(header: string | undefined, policy: BearerPol
   const digest = tokenDigest(token);
   const now = deps.now();
   const cached = deps.cache.get(digest, now);
-  if (cached !== undefined) return fromCache(cached, policy);
-  return verifyFresh(token, digest, policy, deps, now);
+  const answer = cached === undefined ? undefined : fromCache(cached, policy);
+  return answer ?? verifyFresh(token, digest, policy, deps, now);
 }
 
-function fromCache(entry: CachedToken, policy: BearerPolicy): AuthnResult {
+/** The cached answer for this route; undefined when the token must be verified again. */
+function fromCache(entry: CachedToken, policy: BearerPolicy): AuthnResult | undefined {
   const provider = policy.providers.find((p) => p.name === entry.provider.name && p.issuerMatches(entry.claims.iss as string));
   if (provider === undefined) return authnFailure('authn.unknown_issuer', 'Tokens from this issuer are not accepted on this route.');
+  // Verified (perhaps while a reload happened) under rules that have since changed.
+  if (provider.rules !== entry.provider.rules) return undefined;
   if (entry.idToken && !(policy.acceptIdTokens && anyIn(entry.audiences, provider.idTokenAudiences))) {
     return authnFailure('authn.id_token_rejected', 'An ID token is not an access token.');
   }
@@ -68,13 +77,20 @@ function fromCache(entry: CachedToken, policy: BearerPolicy): AuthnResult {
 }
 
 async function verifyFresh(token: string, digest: string, policy: BearerPolicy, deps: BearerDeps, now: number): Promise<AuthnResult> {
+  const syntax = checkTokenSyntax(token);
+  if (syntax) return syntax;
   const dots = countDots(token);
   if (dots !== 2) {
     if (dots === 4) return authnFailure('authn.malformed', 'Encrypted (JWE) tokens are not accepted.');
     return introspect(token, digest, policy, deps, now);
   }
   const jwt = decodeUntrusted(token);
-  if ('ok' in jwt) return jwt;
+  if ('ok' in jwt) {
+    // Some opaque tokens have two dots (Google's ya29.c.… service-account tokens): one that does
+    // not decode as a JWT goes to introspection where a provider here has it.
+    if (jwt.code === 'authn.malformed' && policy.providers.some((p) => p.introspector !== undefined)) return introspect(token, digest, policy, deps, now);
+    return jwt;
+  }
   const provider = policy.providers.find((p) => p.issuerMatches(jwt.payload.iss as string));
   if (provider === undefined) return authnFailure('authn.unknown_issuer', 'Tokens from this issuer are not accepted on this route.');
   if (token.length > provider.maxTokenBytes) return authnFailure('authn.token_too_large', `Tokens larger than ${provider.maxTokenBytes} bytes are refused.`);

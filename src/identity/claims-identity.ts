@@ -21,7 +21,8 @@ export const ANONYMOUS: Identity = Object.freeze({
 
 /** A stable digest of who the caller is: the same person through the same method, whatever key signed. */
 export function fingerprint(issuer: string, subject: string, onBehalfOf: string, method: string): string {
-  return createHash('sha256').update(`${issuer}\n${subject}\n${onBehalfOf}\n${method}`).digest('base64url').slice(0, 22);
+  // JSON, not a separator: a subject may contain any character, and two callers must never collide.
+  return createHash('sha256').update(JSON.stringify([issuer, subject, onBehalfOf, method])).digest('base64url').slice(0, 22);
 }
 
 /** The value at a dotted claim path ('realm_access.roles'); a whole claim name containing dots wins. */
@@ -35,10 +36,14 @@ export function claimAt(claims: Claims, path: readonly string[], whole: string):
   return v;
 }
 
-/** The role claim's values: a list of strings, or a space-separated string (scope). Undefined = wrong type. */
-export function claimValues(value: unknown): readonly string[] | undefined {
+// OAuth sends scopes as one space-separated string (RFC 6749 §3.3); any other roles claim sent as a
+// string is refused rather than split, so '"not admins"' can never become the role 'admins'.
+const SPACE_SEPARATED_CLAIMS = new Set(['scope', 'scp']);
+
+/** The role claim's values: a list of strings, or for scope/scp a space-separated string. Undefined = wrong type. */
+export function claimValues(value: unknown, claimName: string): readonly string[] | undefined {
   if (value === undefined || value === null) return [];
-  if (typeof value === 'string') return value.split(' ').filter((s) => s !== '');
+  if (typeof value === 'string') return SPACE_SEPARATED_CLAIMS.has(claimName) ? value.split(' ').filter((s) => s !== '') : undefined;
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
   return undefined;
 }
@@ -75,8 +80,8 @@ export function identityFromClaims(
   method: Identity['method'],
   keyId: string | undefined,
 ): Identity | AuthnFailure {
-  const values = claimValues(claimAt(claims, provider.roles.path, provider.roles.claim));
-  if (values === undefined) return authnFailure('authn.bad_claims', `The ${provider.roles.claim} claim must be a list of strings or a space-separated string.`);
+  const values = claimValues(claimAt(claims, provider.roles.path, provider.roles.claim), provider.roles.path.at(-1) ?? '');
+  if (values === undefined) return authnFailure('authn.bad_claims', `The ${provider.roles.claim} claim must be a list of strings.`);
   const clientId = clientIdOf(provider, claims);
   const sub = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
   const act = claims.act as { sub?: unknown } | undefined;

@@ -10,6 +10,7 @@ import type { AuthnFailure } from './types.ts';
 // RFC 8725 §3.10 / §2.8: keys come only from the provider's key set, never from the token.
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 const MAX_KID_LENGTH = 256;
+// RFC 8693 §4.2 / RFC 9068 §2.2.3: only scope claims are space-separated strings.
 
 export interface UnverifiedJwt {
   header: ProtectedHeaderParameters;
@@ -54,12 +55,20 @@ export function checkHeaderForProvider(provider: CompiledProvider, jwt: Unverifi
   if (provider.tokenType !== '' && !idTokenAllowed) {
     const typ = typeof jwt.header.typ === 'string' ? normalizeTyp(jwt.header.typ) : '';
     if (typ !== provider.tokenType) {
-      return provider.shape.isIdToken(jwt.payload)
+      return provider.shape.isIdToken(jwt.payload) || unmarkedIdToken(provider, typ, jwt.payload)
         ? authnFailure('authn.id_token_rejected', 'An ID token is not an access token.')
         : authnFailure('authn.wrong_token_type', `Access tokens from this provider have typ ${provider.tokenType}.`);
     }
   }
   return undefined;
+}
+
+/**
+ * OIDC Core §2 gives ID tokens no typ (or JWT) and no client_id, which RFC 9068 §2.2 requires in
+ * every at+jwt access token: from such a provider, that shape is an ID token even without a nonce.
+ */
+function unmarkedIdToken(provider: CompiledProvider, typ: string, payload: JWTPayload): boolean {
+  return provider.tokenType === 'at+jwt' && (typ === '' || typ === 'jwt') && payload.client_id === undefined;
 }
 
 /** Signature, issuer, times (with the provider's skew) and claim types. Audience is checked by the caller. */

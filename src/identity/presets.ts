@@ -66,22 +66,25 @@ export const PRESETS: Readonly<Record<Preset, PresetShape>> = {
     isServiceToken: (c) => c.username === undefined,
   },
   // Entra ID v2 endpoints: app roles in roles; azp names the client; idtyp 'app' marks an
-  // app-only (client-credentials) token. ID tokens carry a nonce (and name the client as aud).
+  // app-only (client-credentials) token. Access tokens name their client (azp in v2, appid in v1);
+  // ID tokens never do, and carry a nonce only when the login sent one.
   entra: {
     ...generic,
     rolesClaim: 'roles',
     algorithms: ['RS256'],
     clientIdClaims: ['azp', 'appid'],
-    isIdToken: hasIdTokenMarkers,
+    isIdToken: (c) => hasIdTokenMarkers(c) || (c.azp === undefined && c.appid === undefined),
     isServiceToken: (c) => c.idtyp === 'app',
   },
   // Auth0: RBAC permissions in permissions; machine-to-machine tokens say gty client-credentials
-  // and have sub '<client id>@clients'.
+  // and have sub '<client id>@clients'. Access tokens name their client (azp, or client_id in the
+  // RFC 9068 profile); ID tokens do not, and carry a nonce only when the login sent one.
   auth0: {
     ...generic,
     rolesClaim: 'permissions',
     algorithms: ['RS256'],
     clientIdClaims: ['azp', 'client_id'],
+    isIdToken: (c) => hasIdTokenMarkers(c) || (c.azp === undefined && c.client_id === undefined),
     isServiceToken: (c) => c.gty === 'client-credentials',
   },
   // Keycloak: realm roles under realm_access.roles; the payload's own typ claim says Bearer for

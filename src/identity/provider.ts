@@ -22,6 +22,8 @@ export interface CompiledProvider {
   readonly keys: ProviderKeySource;
   /** Checks opaque tokens; undefined when the provider has no introspection configured. */
   readonly introspector: (() => TokenIntrospector | undefined) | undefined;
+  /** The settings that decide whether a token is accepted; a cached token checked under other rules is checked again. */
+  readonly rules: string;
   /** Whether `iss` names this provider (exactly, or an accepted tenant of a {tenantid} issuer). */
   issuerMatches(iss: string): boolean;
 }
@@ -58,7 +60,18 @@ export function compileProvider(name: string, cfg: ProviderConfig, parts: Provid
     keys: parts.keys,
     introspector: parts.introspector,
     issuerMatches: issuerMatcher(cfg.issuer, cfg.tenants),
+    rules: checkingRules(cfg),
   });
+}
+
+/**
+ * What decides whether a token is accepted. Left out: what a cache hit takes from the current
+ * provider anyway (roles, services, agents, audiences), introspection (opaque tokens are not in
+ * the token cache), and where keys come from (a key set leaving out a kid drops its tokens).
+ */
+function checkingRules(cfg: ProviderConfig): string {
+  const { roles: _roles, services: _services, agents: _agents, audiences: _audiences, introspection: _introspection, keys: _keys, discoveryUrl: _discoveryUrl, jwksUri: _jwksUri, ...rules } = cfg;
+  return JSON.stringify(rules);
 }
 
 /** RFC 9068 §4: `at+jwt` and `application/at+jwt` are the same media type; compared without case. */

@@ -6,13 +6,14 @@ import type { IdentityConfig, ProviderConfig } from '../config/schema-identity.t
 import { createGoogleTokenInfoIntrospector } from './introspection/google-tokeninfo.ts';
 import { createRfc7662Introspector } from './introspection/rfc7662.ts';
 import { createProviderKeys } from './keys/provider-keys.ts';
+import type { ProviderKeys } from './keys/provider-keys.ts';
 import { GOOGLE_TOKENINFO_ENDPOINT, PRESETS } from './presets.ts';
 import { compileProvider, issuerMatcher } from './provider.ts';
 import type { CompiledProvider } from './provider.ts';
 import { TokenCache } from './token-cache.ts';
-import type { KeySourceStatus, ProviderKeySource, TokenIntrospector } from './types.ts';
+import type { KeySourceStatus, TokenIntrospector } from './types.ts';
 
-type KeySource = ProviderKeySource & { start(): void; close(): void };
+type KeySource = ProviderKeys;
 
 interface Held<T> {
   readonly value: T;
@@ -46,7 +47,20 @@ export class IdentityRuntime {
       const introspector = cfg.introspection === undefined ? undefined : this.acquireIntrospector(name, cfg, keys, generation);
       out.set(name, compileProvider(name, cfg, { keys, introspector }));
     }
+    this.forgetTokensCheckedOtherwise(out);
     return out;
+  }
+
+  /**
+   * A cache hit re-derives the identity under the current provider but does not check the token
+   * again: tokens verified under other rules (algorithms, token type, lifetime, issuer...) go.
+   */
+  private forgetTokensCheckedOtherwise(next: ReadonlyMap<string, CompiledProvider>): void {
+    const dropped = this.cache.dropWhere((entry) => {
+      const current = next.get(entry.provider.name);
+      return current === undefined || current.rules !== entry.provider.rules;
+    });
+    if (dropped > 0) this.log.info({ dropped }, 'cached tokens checked under changed provider rules are dropped');
   }
 
   /** Drops what no snapshot of a live generation uses any more. */
@@ -105,9 +119,10 @@ export class IdentityRuntime {
         now: this.now,
       });
       const matches = issuerMatcher(cfg.issuer, cfg.tenants);
-      source.onKeysRemoved((kids) => {
-        const dropped = this.cache.dropKeys(matches, kids);
-        this.log.info({ provider: name, kids, dropped }, 'signing keys left the provider key set; their cached tokens are dropped');
+      // Every accepted set, not only removals: a source built by a reload starts with no set to compare against.
+      source.onKeySet((kids) => {
+        const dropped = this.cache.dropKeysNotIn(matches, kids);
+        if (dropped > 0) this.log.info({ provider: name, kids: [...kids], dropped }, 'cached tokens signed by keys outside the provider key set are dropped');
       });
       source.start();
       held = { value: source, generations: new Set(), names: new Set() };
@@ -136,6 +151,7 @@ export class IdentityRuntime {
         // The endpoint comes from config or, once fetched, from discovery.
         const endpoint = ic.endpoint ?? keys.metadata()?.introspection_endpoint;
         if (endpoint === undefined) return undefined;
+        if (ic.clientId === undefined || ic.clientSecret === undefined) return undefined; // refused by checkIdentity
         made = createRfc7662Introspector({ ...common, endpoint, clientId: ic.clientId, clientSecret: ic.clientSecret });
         return made;
       };

@@ -85,6 +85,34 @@ export class TokenCache {
     return dropped;
   }
 
+  /**
+   * Drops every token of this issuer's provider signed by a key outside `kids`: a key set's first
+   * fetch after a reload has no previous set to compare with, yet tokens cached before it may be
+   * signed by keys it no longer holds.
+   */
+  dropKeysNotIn(issuerMatches: (iss: string) => boolean, kids: ReadonlySet<string>): number {
+    let dropped = 0;
+    for (const [digest, entry] of this.entries) {
+      if (entry.keyId !== undefined && !kids.has(entry.keyId) && issuerMatches(entry.claims.iss as string)) {
+        this.entries.delete(digest);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /** Drops every entry `pred` picks; returns how many. */
+  dropWhere(pred: (entry: CachedToken) => boolean): number {
+    let dropped = 0;
+    for (const [digest, entry] of this.entries) {
+      if (pred(entry)) {
+        this.entries.delete(digest);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   clear(): void {
     this.entries.clear();
   }

@@ -18,6 +18,7 @@ import {
   type TokenShape,
 } from './catalog.ts';
 import type { SigningAlgorithm } from './keys.ts';
+import { DevMemoryAdapter } from './memory-adapter.ts';
 import { shapeAccessToken } from './shapes.ts';
 
 export interface ProviderOptions {
@@ -58,7 +59,8 @@ export function createDevProvider(o: ProviderOptions): Provider {
       Session: 86_400,
     },
     features: {
-      devInteractions: { enabled: true },
+      // Login pages arrive with browser sessions (issue 5); until then tokens come from the grants.
+      devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: (_ctx, client) => client.clientId === GATEWAY_AUDIENCE || client.clientAuthMethod !== 'none' },
       revocation: { enabled: true },
@@ -84,7 +86,7 @@ export function createDevProvider(o: ProviderOptions): Provider {
       },
     },
   };
-  const provider = new Provider(o.issuer, configuration);
+  const provider = new Provider(o.issuer, { adapter: DevMemoryAdapter, ...configuration });
   registerDevGrant(provider, { clients: o.clients, ttl });
   return provider;
 }

@@ -1,13 +1,12 @@
-// How long a long-lived exchange (a relayed WebSocket, a text/event-stream response) may stay open.
-// One function of the context so that later caps join here: today the route's cap; once
-// authentication fills ctx.identity, the caller's token expiry (`exp`) as well, so a connection
-// opened with a credential does not outlive it.
+// How long a long-lived exchange (a relayed WebSocket, a text/event-stream response) may stay open:
+// the route's cap, and the caller's credential expiry, so a connection opened with a token does not
+// outlive it.
 import type { RequestContext } from '../../gateway/types.ts';
 
 /** Milliseconds from now until the connection must close (at least 0). */
 export function connectionLifetimeMs(ctx: RequestContext): number {
   let ms = ctx.route.maxConnectionLifetimeMs;
-  const exp = ctx.identity?.claims.exp;
+  const exp = ctx.identity?.expiresAt;
   if (typeof exp === 'number' && Number.isFinite(exp)) ms = Math.min(ms, exp * 1000 - Date.now());
   return Math.max(0, ms);
 }

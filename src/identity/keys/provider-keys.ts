@@ -21,7 +21,12 @@ export interface ProviderKeysOptions {
   now?: () => number;
 }
 
-export type ProviderKeys = ProviderKeySource & { start(): void; close(): void };
+export type ProviderKeys = ProviderKeySource & {
+  start(): void;
+  close(): void;
+  /** Called with the kids of every key set accepted, the first one included. */
+  onKeySet(listener: (kids: ReadonlySet<string>) => void): void;
+};
 
 const FIRST_RETRY_MS = 1_000;
 
@@ -37,6 +42,7 @@ export function createProviderKeys(opts: ProviderKeysOptions): ProviderKeys {
   const discoveryUrl = opts.discoveryUrl ?? defaultDiscoveryUrl(opts.issuer);
   const closer = new AbortController();
   const listeners: ((kids: readonly string[]) => void)[] = [];
+  const setListeners: ((kids: ReadonlySet<string>) => void)[] = [];
 
   let current: KeySet | undefined;
   let meta: DiscoveryMetadata | undefined;
@@ -66,13 +72,18 @@ export function createProviderKeys(opts: ProviderKeysOptions): ProviderKeys {
     const kids = new Set(kidsOf(keys));
     const removed = current === undefined ? [] : [...current.kids].filter((kid) => !kids.has(kid));
     current = { keys, kids, getKey: createLocalJWKSet({ keys }) };
+    notify(setListeners, kids);
     if (removed.length === 0) return;
     log.info({ kids: removed }, 'signing keys left the key set');
-    for (const listener of listeners) {
+    notify(listeners, removed);
+  }
+
+  function notify<T>(to: readonly ((value: T) => void)[], value: T): void {
+    for (const listener of to) {
       try {
-        listener(removed);
+        listener(value);
       } catch (err) {
-        log.error({ err }, 'a key-removal listener threw');
+        log.error({ err }, 'a key set listener threw');
       }
     }
   }
@@ -169,6 +180,9 @@ export function createProviderKeys(opts: ProviderKeysOptions): ProviderKeys {
     },
     onKeysRemoved(listener) {
       listeners.push(listener);
+    },
+    onKeySet(listener) {
+      setListeners.push(listener);
     },
     status(): KeySourceStatus {
       return {

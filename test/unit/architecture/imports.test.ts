@@ -137,6 +137,12 @@ void test('config imports nothing from other src/ folders', () => {
   assert.deepEqual(violations((from, to) => from === 'config' && to !== 'config'), []);
 });
 
+void test('identity imports from gateway only its types, and never filters, admin, dev or cli', () => {
+  const forbidden = new Set(['filters', 'admin', 'dev', 'cli']);
+  assert.ok(graph.edges.some((e) => folder(e.from) === 'identity' && e.to === 'gateway/types.ts'), 'the rule sees identity/ imports');
+  assert.deepEqual(violations((from, to, e) => from === 'identity' && ((to === 'gateway' && e.to !== 'gateway/types.ts') || forbidden.has(to))), []);
+});
+
 void test('policy never imports stores or filters', () => {
   assert.deepEqual(violations((from, to) => from === 'policy' && (to === 'stores' || to === 'filters')), []);
 });

@@ -1,0 +1,55 @@
+// A gateway in front of a recording upstream, accepting tokens from real test IdPs (test/helpers/idp.ts),
+// started only once every provider's key set has arrived.
+import { eventually } from './gateway-checks.ts';
+import { startTestGateway } from './gateway.ts';
+import type { TestGateway } from './gateway.ts';
+import type { TestIdp } from './idp.ts';
+import { startUpstream } from './upstream.ts';
+import type { TestUpstream } from './upstream.ts';
+
+export const AUDIENCE = 'cortex-gateway';
+
+/** One provider entry (YAML, indented under identity.providers), with short key intervals for tests. */
+export function providerYaml(name: string, idp: Pick<TestIdp, 'issuer' | 'introspection'>, extra: string[] = []): string {
+  return [
+    `    ${name}:`,
+    `      issuer: ${idp.issuer}`,
+    `      audiences: [${AUDIENCE}]`,
+    '      keys: { refreshIntervalMs: 60000, unknownKeyRefetchMinIntervalMs: 200, timeoutMs: 2000 }',
+    ...extra.map((l) => `      ${l}`),
+  ].join('\n');
+}
+
+export interface IdentityGateway {
+  gw: TestGateway;
+  upstream: TestUpstream;
+  close(): Promise<void>;
+}
+
+/**
+ * `providers` is the YAML under identity.providers (see providerYaml); `routes` the YAML under
+ * routes:, using the upstream `up`. The default route sends everything under /api/ with bearer auth.
+ */
+export async function startIdentityGateway(providers: string, routes = '  api: { match: { prefix: /api/ }, upstream: up }', extra = ''): Promise<IdentityGateway> {
+  const upstream = await startUpstream();
+  const gw = await startTestGateway(
+    ['identity:', '  providers:', providers, extra, `upstreams:\n  up: { url: "${upstream.url}" }`, 'routes:', routes].filter((l) => l !== '').join('\n'),
+  );
+  await waitIdentityReady(gw);
+  return {
+    gw,
+    upstream,
+    async close() {
+      await gw.close();
+      await upstream.close();
+    },
+  };
+}
+
+export async function waitIdentityReady(gw: TestGateway, timeoutMs = 10_000): Promise<void> {
+  await eventually(() => (gw.runtime.gateway.readiness().components.identity ? true : undefined), 'identity providers ready', timeoutMs);
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
