@@ -87,6 +87,13 @@ export const provider = z
         endpoint: z.url({ protocol: /^https?$/ }).optional().describe("RFC 7662 endpoint; from discovery when unset. The google preset uses Google's token-info endpoint instead."),
         maxCacheSeconds: z.number().int().min(0).max(3_600).default(60).describe('Longest an introspection answer is reused (never past the token\'s exp); 0 asks every time.'),
         timeoutMs: durationMs.default(5_000),
+        maxInFlight: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(64)
+          .describe('Introspection requests in flight at once; beyond it a never-seen opaque token gets 503 authn.provider_unavailable, so a flood of made-up tokens cannot hammer the provider.'),
       })
       .optional()
       .describe('Opaque (non-JWT) tokens are checked with the provider (RFC 7662 introspection). Without it, opaque tokens from this provider are refused.'),

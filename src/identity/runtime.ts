@@ -143,7 +143,7 @@ export class IdentityRuntime {
       const log = this.log.child({ provider: name });
       const get = (): TokenIntrospector | undefined => {
         if (made !== undefined) return made;
-        const common = { issuer: cfg.issuer, maxCacheSeconds: ic.maxCacheSeconds, timeoutMs: ic.timeoutMs, now: this.now, log };
+        const common = { issuer: cfg.issuer, maxCacheSeconds: ic.maxCacheSeconds, timeoutMs: ic.timeoutMs, maxInFlight: ic.maxInFlight, now: this.now, log };
         if (PRESETS[cfg.preset].opaque === 'google-tokeninfo') {
           made = createGoogleTokenInfoIntrospector({ ...common, endpoint: ic.endpoint ?? GOOGLE_TOKENINFO_ENDPOINT });
           return made;

@@ -119,9 +119,13 @@ export function describeError(err: unknown): Record<string, unknown> {
   return fields;
 }
 
+/** Introspection requests in flight per provider: a flood of made-up opaque tokens cannot hammer the provider. */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+
 export interface CachedIntrospectorOptions {
   maxCacheSeconds: number;
   maxEntries: number;
+  maxInFlight: number;
   now: () => number;
   log: Logger;
   /** One request to the provider; must not throw. */
@@ -134,6 +138,7 @@ export function createCachedIntrospector(opts: CachedIntrospectorOptions): Token
   const cache = createAnswerCache(opts);
   const inFlight = new Map<string, Promise<IntrospectionResult>>();
   let closed = false;
+  let refused = 0;
 
   async function askOnce(token: string): Promise<IntrospectionResult> {
     try {
@@ -151,6 +156,11 @@ export function createCachedIntrospector(opts: CachedIntrospectorOptions): Token
       if (cached !== undefined) return Promise.resolve(cached);
       const pending = inFlight.get(digest);
       if (pending !== undefined) return pending;
+      if (inFlight.size >= opts.maxInFlight) {
+        refused++;
+        if (refused === 1 || refused % 1000 === 0) opts.log.warn({ refused, maxInFlight: opts.maxInFlight }, 'introspection requests at their limit: new opaque tokens are answered unavailable');
+        return Promise.resolve({ kind: 'unavailable' });
+      }
       const request = askOnce(token)
         .then((answer) => {
           if (!closed) cache.set(digest, answer);

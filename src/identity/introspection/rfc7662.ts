@@ -2,7 +2,7 @@
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { IntrospectionResult, TokenIntrospector } from '../types.ts';
-import { DEFAULT_MAX_ENTRIES, activeClaimsProblem, checkEndpoint, createCachedIntrospector, describeError } from './answer-cache.ts';
+import { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_IN_FLIGHT, activeClaimsProblem, checkEndpoint, createCachedIntrospector, describeError } from './answer-cache.ts';
 
 export interface IntrospectorOptions {
   issuer: string;
@@ -14,6 +14,8 @@ export interface IntrospectorOptions {
   timeoutMs: number;
   /** Bound on cached answers (default 10 000); the least recently used goes first. */
   maxEntries?: number;
+  /** Requests to the endpoint at once (default 64); beyond it a new token is answered unavailable. */
+  maxInFlight?: number;
   /** Clock in ms, injectable for tests. */
   now?: () => number;
   log: Logger;
@@ -55,6 +57,7 @@ export function createRfc7662Introspector(opts: IntrospectorOptions): TokenIntro
   return createCachedIntrospector({
     maxCacheSeconds: opts.maxCacheSeconds,
     maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
+    maxInFlight: opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     now,
     log,
     ask,

@@ -94,6 +94,7 @@ test('concurrent introspections of one digest share one request; unavailable is 
   const introspector = createCachedIntrospector({
     maxCacheSeconds: 60,
     maxEntries: 10,
+    maxInFlight: 64,
     now: () => T0,
     log: pino({ level: 'silent' }),
     ask: async () => {
@@ -118,6 +119,7 @@ test('a throwing request becomes unavailable', async () => {
   const introspector = createCachedIntrospector({
     maxCacheSeconds: 60,
     maxEntries: 10,
+    maxInFlight: 64,
     now: () => T0,
     log: pino({ level: 'silent' }),
     ask: () => {
@@ -126,4 +128,28 @@ test('a throwing request becomes unavailable', async () => {
   });
   assert.deepEqual(await introspector.introspect('tok', 'd'), { kind: 'unavailable' });
   assert.deepEqual(await introspector.introspect('tok', 'd'), { kind: 'unavailable' });
+});
+
+test('a flood of distinct tokens is capped at maxInFlight requests; the rest are unavailable at once', async () => {
+  let calls = 0;
+  const release: (() => void)[] = [];
+  const introspector = createCachedIntrospector({
+    maxCacheSeconds: 60,
+    maxEntries: 1000,
+    maxInFlight: 4,
+    now: () => T0,
+    log: pino({ level: 'silent' }),
+    ask: () => {
+      calls++;
+      return new Promise<IntrospectionResult>((resolve) => release.push(() => resolve({ kind: 'inactive' })));
+    },
+  });
+  const flood = Array.from({ length: 50 }, (_, i) => introspector.introspect(`tok-${i}`, `d-${i}`));
+  assert.equal(calls, 4, 'only maxInFlight requests reach the provider');
+  for (const r of release) r();
+  const results = await Promise.all(flood);
+  assert.equal(results.filter((r) => r.kind === 'inactive').length, 4);
+  assert.equal(results.filter((r) => r.kind === 'unavailable').length, 46);
+  assert.equal((await introspector.introspect('tok-0', 'd-0')).kind, 'inactive', 'answered ones are cached');
+  assert.equal(calls, 4);
 });
