@@ -35,7 +35,7 @@ import {
   type ScenarioResult,
 } from './lib/report.ts';
 import { runWrk, writeWrkScripts, wrkErrorCount, type WrkResult, type WrkScripts } from './lib/wrk.ts';
-import { PROXY_LABEL, scenarios, tlsFiles, type ProxyId, type Scenario, type ScenarioContext } from './scenarios.ts';
+import { PROXY_LABEL, scenarios, tlsFiles, type Prepared, type ProxyId, type Scenario, type ScenarioContext } from './scenarios.ts';
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
@@ -76,7 +76,8 @@ if (args.help) {
   --connections N         wrk, h2load and autocannon connections (default 50)
   --streams N             HTTP/2 scenarios: concurrent streams per h2load connection (default 10)
   --only LIST             what to run, of: ${ORDER.join(',')} (direct = no proxy, calibration; default: all)
-  --scenario LIST         scenarios to run, of: ${scenarios.map((s) => s.name).join(',')} (default: all)
+  --scenario LIST         scenarios to run, of: ${scenarios.map((s) => s.name).join(',')} (default: all;
+                          a scenario compared with another, as the bearer ones with passthrough, brings it along)
   --rate N                fixed rate in requests/s (default: half of Cortex's measured maximum)
   --quiet-wait S          before each proxy, wait up to S seconds for other load to stop (default 30, quick 5)
   --nice N                niceness of every process the bench starts (default -15 when root; 0 to disable)
@@ -145,13 +146,15 @@ async function guarded<T>(
   what: string,
   pid: number | undefined,
   fn: () => Promise<T>,
-): Promise<{ value: T; cpu: CpuUse; retries: number }> {
+): Promise<{ value: T; cpu: CpuUse; retries: number; discarded: T[] }> {
+  const discarded: T[] = [];
   for (let attempt = 0; ; attempt++) {
     const before = sampleCpu(pid);
     const value = await fn();
     const cpu = cpuBetween(before, sampleCpu(pid));
     const foreign = (cpu.task[PROXY_CPU] ?? 0) - (cpu.processPct ?? 0);
-    if (pid === undefined || foreign <= FOREIGN_PCT || attempt >= MAX_RETRIES) return { value, cpu, retries: attempt };
+    if (pid === undefined || foreign <= FOREIGN_PCT || attempt >= MAX_RETRIES) return { value, cpu, retries: attempt, discarded };
+    discarded.push(value);
     console.log(`${what}: other processes took ~${Math.round(foreign)}% of core ${PROXY_CPU}; waiting for quiet and measuring again`);
     await waitForQuiet(quietWaitMs, QUIET_PCT);
   }
@@ -162,21 +165,26 @@ async function measureProxy(
   scenario: Scenario,
   ctx: ScenarioContext,
   upstreamPort: number,
-  headers: Record<string, string>,
+  prepared: Prepared,
   result: ScenarioResult,
   wrkScripts: WrkScripts,
 ): Promise<ProxyResult> {
+  const headers = prepared.headers ?? {};
+  const { tokensFile } = prepared;
+  const sanityHeaders = prepared.sanityToken === undefined ? headers : { ...headers, authorization: `Bearer ${prepared.sanityToken}` };
   const r: ProxyResult = { id };
   const port = id === 'cortex' ? ctx.gatewayPort : id === 'direct' ? upstreamPort : await freePort();
   const label = PROXY_LABEL[id];
   let proxy: RunningProxy | undefined;
+  /** Requests sent by measurements that were repeated: they reached the audit trail too. */
+  let repeatedRequests = 0;
   try {
     if (id !== 'direct') console.log(`[${scenario.name}] ${label}: starting on 127.0.0.1:${port} (core ${PROXY_CPU})`);
     proxy = await startProxy(id, { cpu: PROXY_CPU, workDir: WORK, port, upstreamPort, scenario, ctx });
     r.command = proxy.command;
     const url = `${scenario.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}${scenario.path}`;
-    await sanity(url, headers, scenario.tls === undefined ? undefined : readFileSync(tlsFiles(ctx).ca, 'utf8'));
-    const wrkOpts = { url, cpu: LOAD_CPU, connections: method.connections, scripts: wrkScripts, headers };
+    await sanity(url, sanityHeaders, scenario.tls === undefined ? undefined : readFileSync(tlsFiles(ctx).ca, 'utf8'));
+    const wrkOpts = { url, cpu: LOAD_CPU, connections: method.connections, scripts: wrkScripts, headers, tokensFile };
     // The maximum-throughput load: wrk, or h2load for HTTP/2 scenarios (no --warm-up-time: the
     // separate warm-up run below warms the proxy, and every request is then counted for the audit check).
     const load = (durationS: number): Promise<WrkResult> =>
@@ -204,6 +212,7 @@ async function measureProxy(
     const max = m.value;
     r.cpu = m.cpu;
     r.retries = m.retries;
+    repeatedRequests += m.discarded.reduce((n, w) => n + w.requests, 0);
     r.max = max;
     const errs = wrkErrorCount(max);
     console.log(
@@ -230,10 +239,12 @@ async function measureProxy(
             durationS: method.fixedDurationS,
             warmupS: method.fixedWarmupS,
             headers,
+            tokensFile,
           }),
         );
         r.fixed = f.value;
         r.retries += f.retries;
+        repeatedRequests += f.discarded.reduce((n, x) => n + x.warmupCompleted + x.completed, 0);
         console.log(
           `[${scenario.name}] ${label}: achieved ${Math.round(r.fixed.achievedRps)} req/s, p99 ${r.fixed.p99Ms.toFixed(2)} ms`,
         );
@@ -248,6 +259,7 @@ async function measureProxy(
         );
         r.paced = pc.value;
         r.retries += pc.retries;
+        repeatedRequests += pc.discarded.reduce((n, w) => n + w.requests, 0);
         console.log(
           `[${scenario.name}] ${label}: achieved ${Math.round(r.paced.rps)} req/s, p99 ${r.paced.p99Ms.toFixed(2)} ms` +
             ` (${r.paced.pacing?.late ?? 0} sends > 1 ms late)`,
@@ -266,6 +278,7 @@ async function measureProxy(
   if (id === 'cortex' && r.max !== undefined && existsSync(ctx.auditFile)) {
     const requests =
       1 +
+      repeatedRequests +
       (r.warmup?.requests ?? 0) +
       r.max.requests +
       (r.fixed ? r.fixed.warmupCompleted + r.fixed.completed : 0) +
@@ -287,11 +300,14 @@ async function main(): Promise<void> {
   if (os.availableParallelism() < 2) throw new Error('the bench needs at least 2 cores (proxy on core 0, load on core 1)');
 
   const only = list(args.only, ORDER, 'only');
-  const chosen = list(
+  const named = list(
     args.scenario,
     scenarios.map((s) => s.name),
     'scenario',
-  ).map((n) => scenarios.find((s) => s.name === n)!);
+  );
+  const wanted = new Set(named.flatMap((n) => [...(scenarios.find((s) => s.name === n)!.comparesWith ?? []), n]));
+  for (const n of wanted) if (!named.includes(n)) console.log(`bench: also running ${n} (a chosen scenario is compared with it)`);
+  const chosen = scenarios.filter((s) => wanted.has(s.name));
   const partial = args.quick || args.only !== undefined || args.scenario !== undefined;
   const outFile = args.out ?? (partial ? join(WORK, 'RESULTS.partial.md') : join(ROOT, 'bench', 'RESULTS.md'));
 
@@ -326,19 +342,25 @@ async function main(): Promise<void> {
       };
       rmSync(ctx.auditFile, { force: true });
       rmSync(join(dir, 'cortex.log'), { force: true });
-      const { headers = {} } = (await scenario.prepare?.(ctx)) ?? {};
-      const result: ScenarioResult = { scenario, proxies: [] };
+      const prepared: Prepared = (await scenario.prepare?.(ctx)) ?? {};
+      const result: ScenarioResult = { scenario, proxies: [], notes: prepared.notes, mintPerSecond: prepared.mintPerSecond };
       run.scenarios.push(result);
       // TLS scenarios: the certificate for the run (a local CA and a leaf for 127.0.0.1/localhost).
       if (scenario.tls !== undefined) await ensureLocalTls(tlsFiles(ctx).dir);
       const proxies = ORDER.filter(
         (id) =>
           only.includes(id) &&
-          (id === 'cortex' || (id === 'direct' && scenario.tls === undefined) || (id !== 'direct' && scenario.baselines.includes(id))),
+          (id === 'cortex' ||
+            (id === 'direct' && scenario.tls === undefined && scenario.calibrate !== false) ||
+            (id !== 'direct' && scenario.baselines.includes(id))),
       );
-      for (const id of proxies) {
-        result.proxies.push(await measureProxy(id, scenario, ctx, upstreamPort, headers, result, wrkScripts));
-        await sleep(1000); // let sockets in TIME_WAIT and the JIT of the last process settle
+      try {
+        for (const id of proxies) {
+          result.proxies.push(await measureProxy(id, scenario, ctx, upstreamPort, prepared, result, wrkScripts));
+          await sleep(1000); // let sockets in TIME_WAIT and the JIT of the last process settle
+        }
+      } finally {
+        await prepared.close?.();
       }
       result.proxies.sort((a, b) => REPORT_ORDER.indexOf(a.id) - REPORT_ORDER.indexOf(b.id));
     }

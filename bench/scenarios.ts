@@ -2,6 +2,7 @@
 // targets it is judged against. Add TLS, bearer-path or policy scenarios here as more entries: the
 // runner and the report pick them up (one section per scenario, one row per proxy).
 import { join } from 'node:path';
+import { bearerConfig, prepareBearer } from './lib/bearer.ts';
 
 export type Baseline = 'nginx' | 'bare';
 /** 'direct' is the calibration row: the load generators straight at the upstream, no proxy. */
@@ -21,11 +22,30 @@ export interface ScenarioContext {
   gatewayPort: number;
   adminPort: number;
   auditFile: string;
+  /** Set by a bearer scenario's prepare: the provider the gateway accepts tokens from. */
+  identity?: { issuer: string; audience: string };
 }
 
 export type Target =
   | { kind: 'ratio'; to: Baseline; atLeast: number; label: string }
+  /** Cortex's maximum here over Cortex's maximum in another scenario of the same run. */
+  | { kind: 'scenario-ratio'; scenario: string; atLeast: number; label: string }
   | { kind: 'half-load-p99'; atMostMs: number; label: string };
+
+export interface Prepared {
+  /** Extra request headers for every load generator (and the sanity request). */
+  headers?: Record<string, string>;
+  /** Access tokens, one a line: each request carries the next as `Authorization: Bearer`. */
+  tokensFile?: string;
+  /** A token from the file, for the sanity request. */
+  sanityToken?: string;
+  /** Lines for the report's notes (how the tokens were made, what the run measures). */
+  notes?: string[];
+  /** How fast the provider minted the tokens (tokens/s). */
+  mintPerSecond?: number;
+  /** Stops what prepare started (an identity provider), after the scenario's last proxy. */
+  close?(): Promise<void>;
+}
 
 export interface Scenario {
   name: string;
@@ -37,9 +57,13 @@ export interface Scenario {
   baselines: readonly Baseline[];
   /** Cortex's config for this scenario, as a plain object (written out as YAML). */
   cortexConfig(ctx: ScenarioContext): Record<string, unknown>;
-  /** Optional async setup (mint a token, write keys) returning extra request headers. */
-  prepare?(ctx: ScenarioContext): Promise<{ headers?: Record<string, string> }>;
+  /** Optional async setup (start an IdP, mint tokens, write keys). */
+  prepare?(ctx: ScenarioContext): Promise<Prepared>;
   targets: readonly Target[];
+  /** Scenarios whose Cortex figures this one's targets compare with; the runner runs them too. */
+  comparesWith?: readonly string[];
+  /** The "no proxy" calibration row; true unless set (TLS scenarios never have one). */
+  calibrate?: boolean;
   /**
    * Served over TLS with the certificate in tlsFiles(ctx) (made by the runner for the run), by
    * Cortex and nginx alike. http2: false is HTTP/1.1 (wrk), true is HTTP/2 by ALPN (h2load). TLS
@@ -127,5 +151,40 @@ export const scenarios: readonly Scenario[] = [
     cortexConfig: (ctx) => tlsConfig(ctx, true),
     targets: [],
     tls: { http2: true },
+  },
+  {
+    name: 'bearer-1000-users',
+    title: 'Bearer tokens, 1,000 users (the token cache warm)',
+    description:
+      'As passthrough (audit on), with `auth: bearer` on the route and one identity provider: the dev IdP (a real oidc-provider, ' +
+      'RS256) in the bench process. Before the gateway starts, the provider mints one access token for each of 1,000 users ' +
+      '(user-0000 … user-0999); wrk (a Lua `request()` hook) and autocannon (`setupRequest`) send them in turn, a different ' +
+      'token on each request. Each token is verified once (RS256) and then answered from the verified-token cache, so this ' +
+      'measures the per-request bearer path: the token digest, the cache lookup, the identity, the audit event with it. ' +
+      'Load starts once the admin `/readyz` answers 200 (the key set fetched).',
+    path: '/',
+    baselines: [],
+    calibrate: false,
+    cortexConfig: (ctx) => bearerConfig(passthroughConfig(ctx, [{ type: 'jsonl', path: ctx.auditFile }]), ctx),
+    prepare: (ctx) => prepareBearer(ctx, { cache: true }),
+    comparesWith: ['passthrough'],
+    targets: [{ kind: 'scenario-ratio', scenario: 'passthrough', atLeast: 0.85, label: 'Cortex bearer (1,000 users) ≥ 0.85× Cortex passthrough' }],
+  },
+  {
+    name: 'bearer-new-token-every-request',
+    title: 'Bearer tokens, a new token on every request (signature check each time)',
+    description:
+      'As bearer-1000-users with `identity.tokenCache.maxEntries: 0`: the verified-token cache is off, so every request pays ' +
+      'the full verification (parse, RS256 signature, claims), exactly as a token the gateway has never seen would. Tokens are ' +
+      'not minted for every request: the provider mints about 1,000 a second (see the notes), far below the rate the gateway ' +
+      'is driven at, so the run would need minutes of minting and hundreds of thousands of tokens in the load generators. ' +
+      'Bound by RS256 verification (~15k verifies/s per core); report only.',
+    path: '/',
+    baselines: [],
+    calibrate: false,
+    cortexConfig: (ctx) => bearerConfig(passthroughConfig(ctx, [{ type: 'jsonl', path: ctx.auditFile }]), ctx, { maxEntries: 0 }),
+    prepare: (ctx) => prepareBearer(ctx, { cache: false }),
+    comparesWith: ['passthrough'],
+    targets: [{ kind: 'scenario-ratio', scenario: 'passthrough', atLeast: 0, label: 'Cortex bearer, no token cache, × Cortex passthrough (report only)' }],
   },
 ];

@@ -4,7 +4,8 @@
 // Latencies are taken from autocannon's 'response' events (hrtime, fractional ms) rather than from
 // its histogram, which stores whole milliseconds and, with a rate set, adds coordinated-omission
 // corrections of a 1 ms interval; both are reported.
-import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import autocannon, { type Options } from 'autocannon';
 
 export interface FixedRateRequest {
   url: string;
@@ -14,6 +15,8 @@ export interface FixedRateRequest {
   /** Seconds of an identical, uncounted autocannon run first (warms up the generator's JIT). */
   warmupS: number;
   headers?: Record<string, string>;
+  /** A file of access tokens, one a line: each request sends the next as `Authorization: Bearer`. */
+  tokensFile?: string;
 }
 
 export interface FixedRateResult {
@@ -46,8 +49,29 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[i]!;
 }
 
+/** Request options: the static headers, or a setupRequest rotating through the tokens file. */
+function requestOptions(req: FixedRateRequest): Pick<Options, 'headers' | 'requests'> {
+  if (req.tokensFile === undefined) return { headers: req.headers };
+  const tokens = readFileSync(req.tokensFile, 'utf8').split('\n').filter((l) => l !== '');
+  if (tokens.length === 0) throw new Error(`no tokens in ${req.tokensFile}`);
+  let next = 0;
+  return {
+    headers: req.headers,
+    requests: [
+      {
+        setupRequest: (r) => {
+          const token = tokens[next]!;
+          next = (next + 1) % tokens.length;
+          return { ...r, headers: { ...r.headers, authorization: `Bearer ${token}` } };
+        },
+      },
+    ],
+  };
+}
+
 async function main(): Promise<void> {
   const req = JSON.parse(process.argv[2] ?? '{}') as FixedRateRequest;
+  const reqOpts = requestOptions(req);
   let lat = new Float64Array(Math.max(1024, Math.ceil(req.rate * req.durationS * 1.5)));
   let n = 0;
   const slots = new Uint32Array(req.durationS * 100 + 200); // 10 ms slots
@@ -59,7 +83,7 @@ async function main(): Promise<void> {
       connections: req.connections,
       duration: req.warmupS,
       overallRate: req.rate,
-      headers: req.headers,
+      ...reqOpts,
       timeout: 10,
     });
     warmupCompleted = w['2xx'] + w.non2xx;
@@ -70,7 +94,7 @@ async function main(): Promise<void> {
     connections: req.connections,
     duration: req.durationS,
     overallRate: req.rate,
-    headers: req.headers,
+    ...reqOpts,
     timeout: 10,
   });
   const start = performance.now();

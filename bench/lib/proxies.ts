@@ -4,7 +4,9 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { renderProxyConf, startNginx } from './nginx.ts';
-import { startPinned, waitForPort, type Started } from './processes.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { startPinned, tail, waitForPort, type Started } from './processes.ts';
 import { tlsFiles, type ProxyId, type Scenario, type ScenarioContext } from '../scenarios.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,6 +71,7 @@ export async function startProxy(
         cwd: ROOT,
       });
       await waitForPort(p, '127.0.0.1', opts.port, 30_000);
+      await waitReady(p, opts.ctx.adminPort);
       return {
         id,
         process: p,
@@ -77,4 +80,26 @@ export async function startProxy(
       };
     }
   }
+}
+
+/**
+ * Waits for the admin /readyz to answer 200: every identity provider's key set has been fetched,
+ * so no load run starts while the first tokens would still wait for (or be refused without) keys.
+ */
+async function waitReady(p: Started, adminPort: number, timeoutMs = 30_000): Promise<void> {
+  const url = `http://127.0.0.1:${adminPort}/readyz`;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (p.hasExited()) throw new Error(`${p.name} exited (${String(await p.exited)}) before it was ready\n${tail(p.logFile)}`);
+    try {
+      const res = await request(url);
+      last = `${res.statusCode} ${(await res.body.text()).slice(0, 300)}`;
+      if (res.statusCode === 200) return;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${p.name}: ${url} did not answer 200 within ${timeoutMs} ms (last: ${last})\n${tail(p.logFile)}`);
 }

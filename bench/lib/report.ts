@@ -55,6 +55,9 @@ export interface ScenarioResult {
   scenario: Scenario;
   proxies: ProxyResult[];
   fixedRate?: { rps: number; basis: string };
+  /** From the scenario's prepare (how its tokens were made). */
+  notes?: string[];
+  mintPerSecond?: number;
 }
 
 export interface BenchRun {
@@ -79,7 +82,22 @@ export function ratio(s: ScenarioResult, a: ProxyId, b: ProxyId): number | undef
   return ra.max.rps / rb.max.rps;
 }
 
-function targetStatus(s: ScenarioResult, t: Target): { value: string; verdict: string } {
+/** Cortex's maximum in s over Cortex's maximum in another scenario of the run. */
+export function scenarioRatio(run: BenchRun, s: ScenarioResult, other: string): { ratio: number; rps: number } | undefined {
+  const mine = s.proxies.find((p) => p.id === 'cortex');
+  const theirs = run.scenarios.find((o) => o.scenario.name === other)?.proxies.find((p) => p.id === 'cortex');
+  if (!ok(mine) || !ok(theirs) || theirs.max.rps === 0) return undefined;
+  return { ratio: mine.max.rps / theirs.max.rps, rps: theirs.max.rps };
+}
+
+function targetStatus(run: BenchRun, s: ScenarioResult, t: Target): { value: string; verdict: string } {
+  if (t.kind === 'scenario-ratio') {
+    const r = scenarioRatio(run, s, t.scenario);
+    if (r === undefined) return { value: `not measured (needs ${t.scenario} in the same run)`, verdict: '–' };
+    const value = `${fmtRatio(r.ratio)} (of ${fmtInt(r.rps)} requests/s)`;
+    if (t.atLeast <= 0) return { value, verdict: 'report only' };
+    return { value, verdict: r.ratio >= t.atLeast ? '**met**' : '**missed**' };
+  }
   if (t.kind === 'ratio') {
     const r = ratio(s, 'cortex', t.to);
     if (r === undefined) return { value: 'not measured', verdict: '–' };
@@ -175,12 +193,13 @@ export function renderMarkdown(run: BenchRun): string {
       'numbers are a floor.',
   );
   out.push('');
+  out.push(...renderOverview(run));
 
-  for (const s of run.scenarios) out.push(...renderScenario(s, me));
+  for (const s of run.scenarios) out.push(...renderScenario(run, s, me));
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
-function renderScenario(s: ScenarioResult, me: Method): string[] {
+function renderScenario(run: BenchRun, s: ScenarioResult, me: Method): string[] {
   const out: string[] = [];
   const rate = s.fixedRate;
   out.push(`## Scenario: ${s.scenario.title}`, '');
@@ -215,7 +234,7 @@ function renderScenario(s: ScenarioResult, me: Method): string[] {
   out.push('### Targets', '');
   out.push('| target | measured | verdict |', '|---|---|---|');
   for (const t of s.scenario.targets) {
-    const st = targetStatus(s, t);
+    const st = targetStatus(run, s, t);
     out.push(`| ${t.label} | ${st.value} | ${st.verdict} |`);
   }
   out.push('');
@@ -269,7 +288,15 @@ function renderScenario(s: ScenarioResult, me: Method): string[] {
     out.push('');
   }
 
-  const notes: string[] = [];
+  const notes: string[] = (s.notes ?? []).map((n) => `- ${n}`);
+  const cortex = s.proxies.find((p) => p.id === 'cortex');
+  if (s.mintPerSecond !== undefined && cortex?.audit !== undefined) {
+    const sent = cortex.audit.requests;
+    notes.push(
+      `- This run sent ${fmtInt(sent)} requests to Cortex (warm-up, measured, half load): a distinct token for each would have ` +
+        `taken the provider ~${fmtInt(sent / s.mintPerSecond)} s to mint, against ~${fmtInt(runSeconds(me))} s of load.`,
+    );
+  }
   for (const p of s.proxies) {
     const label = PROXY_LABEL[p.id];
     if (p.error !== undefined) notes.push(`- ${label} did not run: \`${oneLine(p.error)}\``);
@@ -322,6 +349,37 @@ function renderScenario(s: ScenarioResult, me: Method): string[] {
   return out;
 }
 
+/** One row per scenario: Cortex's maximum and its ratios to the baselines and to other scenarios. */
+function renderOverview(run: BenchRun): string[] {
+  const out = ['## Overview', '', "Cortex's maximum throughput in each scenario (details in its section).", ''];
+  out.push('| scenario | Cortex requests/s | p99 ms | × bare undici | × nginx | × Cortex in another scenario |');
+  out.push('|---|---:|---:|---:|---:|---|');
+  for (const s of run.scenarios) {
+    const c = s.proxies.find((p) => p.id === 'cortex');
+    const name = `\`${s.scenario.name}\``;
+    if (!ok(c)) {
+      out.push(`| ${name} | failed | | | | |`);
+      continue;
+    }
+    const vs = (b: ProxyId): string => {
+      const r = ratio(s, 'cortex', b);
+      return r === undefined ? '' : fmtRatio(r);
+    };
+    const others = (s.scenario.comparesWith ?? []).flatMap((o) => {
+      const r = scenarioRatio(run, s, o);
+      return r === undefined ? [] : [`**${fmtRatio(r.ratio)}** ${o}`];
+    });
+    out.push(`| ${name} | ${fmtInt(c.max.rps)} | ${fmtMs(c.max.p99Ms)} | ${vs('bare')} | ${vs('nginx')} | ${others.join(', ')} |`);
+  }
+  out.push('');
+  return out;
+}
+
+/** Seconds of load one proxy gets: warm-up, measured run, and the two half-load runs. */
+function runSeconds(me: Method): number {
+  return me.warmupS + me.durationS + 2 * (me.fixedWarmupS + me.fixedDurationS);
+}
+
 /** A compact console table. */
 export function renderConsole(run: BenchRun): string {
   const lines: string[] = [];
@@ -350,7 +408,7 @@ export function renderConsole(run: BenchRun): string {
       if (r !== undefined) lines.push(`  ${a}/${b} = ${fmtRatio(r)}`);
     }
     for (const t of s.scenario.targets) {
-      const st = targetStatus(s, t);
+      const st = targetStatus(run, s, t);
       lines.push(`  target: ${t.label}: ${st.value} ${st.verdict.replace(/\*/g, '')}`);
     }
   }

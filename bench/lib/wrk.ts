@@ -78,17 +78,49 @@ delay = function()
 end
 ${DONE_LUA}`;
 
+// Bearer scenarios: every request carries the next token of a file (one a line, loaded in init;
+// the file is the script's last argument) in turn. request() makes wrk build each request anew.
+const TOKENS_LUA = `
+local tokens = {}
+local next_token = 0
+local function load_tokens(path)
+  for line in io.lines(path) do
+    if line ~= "" then tokens[#tokens + 1] = line end
+  end
+  if #tokens == 0 then error("no tokens in " .. path) end
+end
+local previous_init = init
+init = function(args)
+  load_tokens(args[#args])
+  if previous_init ~= nil then previous_init(args) end
+end
+request = function()
+  next_token = next_token % #tokens + 1
+  wrk.headers["Authorization"] = "Bearer " .. tokens[next_token]
+  return wrk.format()
+end
+`;
+
 export interface WrkScripts {
   done: string;
   paced: string;
+  /** As done and paced, rotating through a tokens file. */
+  doneTokens: string;
+  pacedTokens: string;
 }
 
 export function writeWrkScripts(workDir: string): WrkScripts {
-  const done = join(workDir, 'wrk-done.lua');
-  const paced = join(workDir, 'wrk-paced.lua');
-  writeFileSync(done, DONE_LUA);
-  writeFileSync(paced, PACED_LUA);
-  return { done, paced };
+  const scripts: WrkScripts = {
+    done: join(workDir, 'wrk-done.lua'),
+    paced: join(workDir, 'wrk-paced.lua'),
+    doneTokens: join(workDir, 'wrk-done-tokens.lua'),
+    pacedTokens: join(workDir, 'wrk-paced-tokens.lua'),
+  };
+  writeFileSync(scripts.done, DONE_LUA);
+  writeFileSync(scripts.paced, PACED_LUA);
+  writeFileSync(scripts.doneTokens, DONE_LUA + TOKENS_LUA);
+  writeFileSync(scripts.pacedTokens, PACED_LUA + TOKENS_LUA);
+  return scripts;
 }
 
 export interface WrkOptions {
@@ -100,14 +132,19 @@ export interface WrkOptions {
   headers?: Record<string, string>;
   /** Paced at this many requests/s (the paced script) instead of as fast as possible. */
   rate?: number;
+  /** A file of access tokens, one a line: each request sends the next as `Authorization: Bearer`. */
+  tokensFile?: string;
 }
 
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
-  const script = o.rate === undefined ? o.scripts.done : o.scripts.paced;
+  const tokens = o.tokensFile !== undefined;
+  const script =
+    o.rate === undefined ? (tokens ? o.scripts.doneTokens : o.scripts.done) : tokens ? o.scripts.pacedTokens : o.scripts.paced;
   const args = ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', '-s', script];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`);
   args.push(o.url);
-  if (o.rate !== undefined) args.push('--', String(o.rate));
+  const scriptArgs = [...(o.rate === undefined ? [] : [String(o.rate)]), ...(o.tokensFile === undefined ? [] : [o.tokensFile])];
+  if (scriptArgs.length > 0) args.push('--', ...scriptArgs);
   const r = await runPinned(o.cpu, 'wrk', args, { timeoutMs: (o.durationS + 30) * 1000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith(MARK));
   if (r.code !== 0 || line === undefined) {

@@ -2,6 +2,13 @@
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 
+  interface RequestParams {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+
   interface Options {
     url: string;
     connections?: number;
@@ -13,6 +20,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     method?: string;
     ignoreCoordinatedOmission?: boolean;
+    /** Cycled per connection; setupRequest (when set) rebuilds each request. */
+    requests?: { setupRequest?: (req: RequestParams, context: Record<string, unknown>) => RequestParams }[];
   }
 
   interface Histogram {
@@ -49,6 +58,7 @@ declare module 'autocannon' {
     stop(): void;
   }
 
+  export type { Options, RequestParams };
   function autocannon(opts: Options): Instance;
   export default autocannon;
 }

@@ -27,6 +27,12 @@ export const PEOPLE: Record<string, Person> = {
   carol: { sub: 'carol', name: 'Carol Support', email: 'carol@example.com', groups: ['support'] },
 };
 
+/** A demo person, or one of the numbered customers (user-0001 ...) that load tests sign in as. */
+export function person(sub: string): Person | undefined {
+  if (Object.hasOwn(PEOPLE, sub)) return PEOPLE[sub];
+  return /^user-\d{1,6}$/.test(sub) ? { sub, name: sub, email: `${sub}@example.com`, groups: ['customers'] } : undefined;
+}
+
 export type ClientKind = 'web' | 'service' | 'agent' | 'cli' | 'gateway';
 
 export interface DevClient {

@@ -13,6 +13,7 @@ import {
   RESOURCE_SCOPE,
   audienceResource,
   clientMetadata,
+  person as findPerson,
   resourceServerInfo,
   type DevClients,
   type TokenShape,
@@ -41,7 +42,7 @@ export function createDevProvider(o: ProviderOptions): Provider {
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'], groups: ['groups'] },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', ...RESOURCE_SCOPE.split(' ')],
     findAccount(_ctx, sub) {
-      const person = PEOPLE[sub];
+      const person = findPerson(sub);
       if (person === undefined) return undefined;
       return {
         accountId: sub,
@@ -73,7 +74,7 @@ export function createDevProvider(o: ProviderOptions): Provider {
     },
     extraTokenClaims(_ctx, token) {
       const extras = tokenExtras.get(token);
-      const person = 'accountId' in token && token.accountId ? PEOPLE[token.accountId] : undefined;
+      const person = 'accountId' in token && token.accountId ? findPerson(token.accountId) : undefined;
       return { ...(person ? { groups: person.groups } : {}), ...(extras?.act ? { act: extras.act } : {}), ...extras?.claims };
     },
     formats: {
@@ -128,7 +129,7 @@ function parseTtl(text: string | undefined): number | undefined {
 }
 
 async function issueIdToken(provider: Provider, ctx: TokenEndpointGrantContext<DevGrantParams>, subject: string): Promise<void> {
-  const person = PEOPLE[subject];
+  const person = findPerson(subject);
   const web = await provider.Client.find('cortex-web');
   if (person === undefined || web === undefined) throw new errors.InvalidGrant('unknown subject');
   const claims = { sub: subject, name: person.name, preferred_username: subject, email: person.email, email_verified: true, groups: person.groups };
@@ -144,8 +145,8 @@ function registerDevGrant(provider: Provider, o: { clients: DevClients; ttl: num
     async (ctx) => {
       const p = ctx.oidc.params;
       const subject = p.subject;
-      if (subject === undefined || PEOPLE[subject] === undefined) {
-        throw new errors.InvalidRequest(`unknown subject '${subject ?? ''}' (known: ${Object.keys(PEOPLE).join(', ')})`);
+      if (subject === undefined || findPerson(subject) === undefined) {
+        throw new errors.InvalidRequest(`unknown subject '${subject ?? ''}' (known: ${Object.keys(PEOPLE).join(', ')}, and user-0001 ... for load tests)`);
       }
       if (p.token_kind === 'id_token') return issueIdToken(provider, ctx, subject);
       let client: Client = ctx.oidc.client;
