@@ -1,7 +1,7 @@
 // Verified tokens by digest, so that a caller sending the same token again costs a hash and a map
 // lookup instead of a signature check. Never holds the token itself; an entry never outlives the
 // token's exp, and goes when the key that signed it leaves the provider's key set.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Identity } from '../gateway/types.ts';
 import type { CompiledProvider } from './provider.ts';
 
@@ -21,7 +21,7 @@ export interface CachedToken {
 }
 
 export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 export class TokenCache {
