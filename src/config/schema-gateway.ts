@@ -1,5 +1,6 @@
 // The gateway and admin listener sections of the config schema.
 import { z } from 'zod';
+import { mtls } from './schema-access.ts';
 import { durationMs, headerName, listenOn } from './schema-common.ts';
 
 export const gateway = z
@@ -64,6 +65,7 @@ export const gateway = z
       })
       .prefault({})
       .describe('Limits that protect the gateway from its clients, applied per connection and per request.'),
+    mtls: mtls.optional(),
     tls: z
       .strictObject({
         certificates: z

@@ -1,5 +1,6 @@
 // The identity section of the config schema: OIDC providers whose tokens Cortex accepts.
 import { z } from 'zod';
+import { apiKeys, sessions } from './schema-access.ts';
 import { durationMs } from './schema-common.ts';
 
 export const PRESETS = ['generic', 'okta', 'cognito', 'entra', 'auth0', 'keycloak', 'google'] as const;
@@ -132,14 +133,10 @@ export const identity = z
       })
       .prefault({})
       .describe('The cache of verified tokens.'),
+    sessions: sessions.optional(),
+    apiKeys: apiKeys.optional(),
   })
   .describe('Who may call: identity providers and how their tokens map to Cortex identities.');
-
-/** Route-level authentication (`auth` and `bearer` on a route). */
-export const routeAuth = z
-  .enum(['none', 'bearer'])
-  .default('bearer')
-  .describe("How callers prove who they are: bearer (an access token from one of identity.providers) or none (public: the caller gets the anonymous identity). Bearer unless set, so a route is never public by omission.");
 
 export const routeBearer = z
   .strictObject({

@@ -1,7 +1,8 @@
 // The route section of the config schema.
 import { z } from 'zod';
 import { durationMs, headerName, headerValue } from './schema-common.ts';
-import { routeAuth, routeBearer } from './schema-identity.ts';
+import { routeAuth, routeSession } from './schema-access.ts';
+import { routeBearer } from './schema-identity.ts';
 
 // Framing and hop-by-hop headers are Cortex's to write; a route cannot set them.
 const RESERVED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect', 'host']);
@@ -49,6 +50,7 @@ export const route = z
     upstream: z.string().describe('Name of an entry in upstreams.'),
     auth: routeAuth,
     bearer: routeBearer.optional(),
+    session: routeSession.optional(),
     timeoutMs: durationMs.optional().describe("Overrides the upstream's timeoutMs for this route."),
     maxBodyBytes: z
       .number()

@@ -33,15 +33,40 @@ export function checkIdentity(config: Config, result: Problems): void {
     }
   }
   for (const [id, route] of Object.entries(config.routes)) checkRouteAuth(config, id, route, result);
+  const sessions = config.identity.sessions;
+  if (sessions !== undefined && !Object.hasOwn(config.identity.providers, sessions.provider)) {
+    result.errors.push({ at: ['identity', 'sessions', 'provider'], message: `unknown provider "${sessions.provider}"; providers are ${Object.keys(config.identity.providers).join(', ') || 'none'}` });
+  }
+  if (sessions !== undefined && sessions.cookie.secure && sessions.redirectUri.startsWith('http:') && !isLoopbackUrl(sessions.redirectUri)) {
+    result.errors.push({ at: ['identity', 'sessions', 'redirectUri'], message: 'a Secure cookie is never sent over plain http: use an https redirectUri' });
+  }
 }
 
 function checkRouteAuth(config: Config, id: string, route: RouteConfig, result: Problems): void {
   const at = ['routes', id];
   const all = Object.keys(config.identity.providers);
-  if (route.auth === 'none') {
+  const path = route.match.path ?? route.match.prefix ?? '';
+  if (path === '/.cortex' || path.startsWith('/.cortex/')) {
+    result.errors.push({ at: [...at, 'match'], message: 'paths under /.cortex/ are the gateway\'s own (login, callback, logout, me)' });
+  }
+  const methods = typeof route.auth === 'string' ? [route.auth] : route.auth;
+  if (methods.includes('none')) {
     if (route.bearer !== undefined) result.warnings.push({ at: [...at, 'bearer'], message: 'ignored: the route has auth: none' });
     return;
   }
+  if (route.bearer !== undefined && !methods.includes('bearer')) result.warnings.push({ at: [...at, 'bearer'], message: 'ignored: the route does not accept bearer tokens' });
+  if (route.session !== undefined && !methods.includes('session')) result.warnings.push({ at: [...at, 'session'], message: 'ignored: the route does not accept sessions' });
+  const needs = [
+    ['session', config.identity.sessions, 'identity.sessions'],
+    ['api_key', config.identity.apiKeys, 'identity.apiKeys'],
+    ['mtls', config.gateway.mtls, 'gateway.mtls'],
+  ] as const;
+  for (const [method, section, where] of needs) {
+    if (methods.includes(method) && section === undefined) {
+      result.errors.push({ at: [...at, 'auth'], message: `${method} needs ${where} to be configured` });
+    }
+  }
+  if (!methods.includes('bearer')) return;
   if (all.length === 0) {
     result.errors.push({
       at: [...at, 'auth'],

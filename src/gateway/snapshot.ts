@@ -4,7 +4,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { Config, RouteConfig, Stage } from '../config/schema.ts';
 import { compileCorsPolicy, createCorsFilter } from '../filters/cors/cors-filter.ts';
 import type { CorsPolicy, CorsSibling } from '../filters/cors/cors-filter.ts';
-import { createAnonymousFilter, createBearerFilter } from '../filters/authn/authn-filter.ts';
+import { createAnonymousFilter, createBearerFilter, createMultiAuthFilter } from '../filters/authn/authn-filter.ts';
 import type { AuthnObserver } from '../filters/authn/authn-filter.ts';
 import { createForwardedFilter } from '../filters/forwarded/forwarded-filter.ts';
 import { createHeaderOpsFilter } from '../filters/headers/header-ops-filter.ts';
@@ -12,6 +12,7 @@ import { createUpstreamFilter } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamFilterDeps } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
 import { routeAudiences } from '../config/semantic-identity.ts';
+import type { AccessRuntime, Authenticator, InternalEndpoint } from '../identity/authenticator.ts';
 import type { BearerDeps, BearerPolicy } from '../identity/bearer.ts';
 import type { CompiledProvider } from '../identity/provider.ts';
 import { AMBIGUITY } from './normalize.ts';
@@ -41,6 +42,8 @@ export interface SnapshotDeps {
   providers: ReadonlyMap<string, CompiledProvider>;
   bearer: BearerDeps;
   observeAuthn?: AuthnObserver;
+  /** Sessions, API keys, client certificates, and the /.cortex/ endpoints (built once per gateway). */
+  access?: AccessRuntime;
 }
 
 export class SnapshotError extends Error {
@@ -74,11 +77,8 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
       chain.push(createCorsFilter(entry.policy, { routeMethods: rc.match.methods, siblings: entry.siblings }));
     }
     chain.push(createForwardedFilter());
-    if (rc.auth === 'none') chain.push(createAnonymousFilter());
-    else {
-      const policy = bearerPolicy(config, id, rc, deps.providers, problems);
-      if (policy) chain.push(createBearerFilter(policy, deps.bearer, deps.observeAuthn));
-    }
+    const authn = authnFilter(config, id, rc, deps, problems);
+    if (authn) chain.push(authn);
     const headerOps = createHeaderOpsFilter(rc.requestHeaders, rc.responseHeaders);
     if (headerOps) chain.push(headerOps);
     chain.push(createUpstreamFilter(target, rc.timeoutMs ?? target.timeoutMs, deps.upstream));
@@ -98,14 +98,19 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     });
   }
   const preflightMethods = registerPreflights(config, routes, cors);
+  const internal = (deps.access?.endpoints ?? []).map((e) => ({ endpoint: e, route: internalRoute(e) }));
+  for (const { route } of internal) routes.set(route.id, route);
   let router: Router<CompiledRoute> | undefined;
   try {
-    router = createRouter(
-      [...routes.values()].map((route) => {
-        const m = (config.routes[route.id] as RouteConfig).match;
-        return { route, host: m.host, methods: preflightMethods.get(route.id) ?? m.methods, path: m.path, prefix: m.prefix };
-      }),
-    );
+    router = createRouter([
+      ...[...routes.values()]
+        .filter((route) => Object.hasOwn(config.routes, route.id))
+        .map((route) => {
+          const m = (config.routes[route.id] as RouteConfig).match;
+          return { route, host: m.host, methods: preflightMethods.get(route.id) ?? m.methods, path: m.path, prefix: m.prefix };
+        }),
+      ...internal.map(({ endpoint, route }) => ({ route, host: undefined, methods: [...endpoint.methods], path: endpoint.path, prefix: undefined })),
+    ]);
   } catch (err) {
     problems.push(`routes: ${(err as Error).message}`);
   }
@@ -170,6 +175,45 @@ function registeredPatterns(path: string | undefined, prefix: string | undefined
   const base = erase(prefix ?? '/').replace(/\/$/, '');
   return base === '' ? ['/*'] : [base, `${base}/*`];
 }
+
+/** The route's authn filter: anonymous, bearer only (the hot path), or several ways in. */
+function authnFilter(config: Config, id: string, rc: RouteConfig, deps: SnapshotDeps, problems: string[]): HttpFilter | undefined {
+  const methods = typeof rc.auth === 'string' ? [rc.auth] : rc.auth;
+  if (methods.includes('none')) return createAnonymousFilter();
+  const bearer = methods.includes('bearer') ? bearerPolicy(config, id, rc, deps.providers, problems) : undefined;
+  if (methods.length === 1 && bearer) return createBearerFilter(bearer, deps.bearer, deps.observeAuthn);
+  const others: Authenticator[] = [];
+  // Most specific first: a certificate on the mTLS listener, an API key, then the session cookie.
+  for (const [method, a] of [['mtls', deps.access?.mtls], ['api_key', deps.access?.apiKey], ['session', deps.access?.session]] as const) {
+    if (!methods.includes(method)) continue;
+    if (a === undefined) problems.push(`routes.${id}.auth: ${method} is not configured (${CONFIGURED_BY[method]})`);
+    else others.push(a);
+  }
+  return createMultiAuthFilter(
+    { bearer: bearer ? { policy: bearer, deps: deps.bearer } : undefined, others, csrf: rc.session?.csrf ?? true },
+    deps.observeAuthn,
+  );
+}
+
+/** A gateway-owned endpoint under /.cortex/: a route whose only filter answers it. */
+function internalRoute(e: InternalEndpoint): CompiledRoute {
+  return {
+    id: e.id,
+    upstream: '-',
+    allowAmbiguity: 0,
+    allowMethodOverride: false,
+    allowOriginalUrl: false,
+    maxBodyBytes: 65_536,
+    websocket: false,
+    maxConnectionLifetimeMs: 60_000,
+    rewrite: undefined,
+    chain: [e.filter],
+    responseFilters: [],
+    completeFilters: e.filter.onComplete ? [e.filter] : [],
+  };
+}
+
+const CONFIGURED_BY = { mtls: 'gateway.mtls', api_key: 'identity.apiKeys', session: 'identity.sessions' } as const;
 
 /** The route's accepted providers and audiences; problems (also caught by checkSemantics) go to `problems`. */
 function bearerPolicy(

@@ -21,7 +21,16 @@ export type AuthnCode =
   | 'authn.id_token_rejected'
   | 'authn.wrong_token_type'
   | 'authn.token_inactive'
-  | 'authn.provider_unavailable';
+  | 'authn.provider_unavailable'
+  | 'authn.session_invalid'
+  | 'authn.csrf_rejected'
+  | 'authn.login_failed'
+  | 'authn.api_key_invalid'
+  | 'authn.api_key_revoked'
+  | 'authn.api_key_expired'
+  | 'authn.certificate_revoked'
+  | 'authn.certificate_unknown'
+  | 'authn.method_not_allowed';
 
 export interface AuthnFailure {
   ok: false;

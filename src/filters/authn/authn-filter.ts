@@ -3,6 +3,7 @@
 import { ANONYMOUS } from '../../identity/claims-identity.ts';
 import { authenticateBearer } from '../../identity/bearer.ts';
 import type { BearerDeps, BearerPolicy } from '../../identity/bearer.ts';
+import type { Authenticator, SessionAuthenticator } from '../../identity/authenticator.ts';
 import type { AuthnFailure, AuthnResult } from '../../identity/types.ts';
 import { CONTINUE } from '../../gateway/types.ts';
 import type { FilterResult, HttpFilter, RequestContext } from '../../gateway/types.ts';
@@ -24,8 +25,8 @@ export function createAnonymousFilter(): HttpFilter {
   };
 }
 
-export function createBearerFilter(policy: BearerPolicy, deps: BearerDeps, observe?: AuthnObserver): HttpFilter {
-  const settle = (ctx: RequestContext, result: AuthnResult): FilterResult => {
+function settler(observe: AuthnObserver | undefined) {
+  return (ctx: RequestContext, result: AuthnResult): FilterResult => {
     if (result.ok) {
       ctx.identity = result.identity;
       observe?.(result.identity.provider, 'ok');
@@ -34,6 +35,11 @@ export function createBearerFilter(policy: BearerPolicy, deps: BearerDeps, obser
     observe?.('-', result.code);
     return refuse(result);
   };
+}
+
+/** A route that accepts bearer tokens only: the hot path, with nothing else to consider. */
+export function createBearerFilter(policy: BearerPolicy, deps: BearerDeps, observe?: AuthnObserver): HttpFilter {
+  const settle = settler(observe);
   return {
     name: 'authn',
     onRequest(ctx: RequestContext): FilterResult | Promise<FilterResult> {
@@ -43,6 +49,89 @@ export function createBearerFilter(policy: BearerPolicy, deps: BearerDeps, obser
       return settle(ctx, result);
     },
   };
+}
+
+export interface MultiAuthOptions {
+  /** The route's bearer policy, when it accepts bearer tokens. */
+  bearer?: { policy: BearerPolicy; deps: BearerDeps };
+  /** The route's other accepted ways in, most specific first (mtls, api_key, session). */
+  others: readonly Authenticator[];
+  /** Check Origin / Sec-Fetch-Site on unsafe requests authenticated by the session cookie. */
+  csrf: boolean;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A route with several ways in. The first credential the request carries decides (a bad one is
+ * refused, never passed over for another); with none, a browser navigation on a session route is
+ * sent to log in, anything else gets 401.
+ */
+export function createMultiAuthFilter(opts: MultiAuthOptions, observe?: AuthnObserver): HttpFilter {
+  const settle = settler(observe);
+  const session = opts.others.find((a): a is SessionAuthenticator => a.method === 'session');
+  const challenges = [...(opts.bearer || opts.others.some((a) => a.method === 'api_key') ? [`Bearer realm="${REALM}"`] : [])];
+  return {
+    name: 'authn',
+    onRequest(ctx: RequestContext): FilterResult | Promise<FilterResult> {
+      for (const a of opts.others) {
+        if (!a.present(ctx)) continue;
+        if (a === session && opts.csrf && !SAFE_METHODS.has(ctx.request.method) && !sameOrigin(ctx, session.origins)) {
+          observe?.('-', 'authn.csrf_rejected');
+          return { action: 'reply', reply: { code: 'authn.csrf_rejected', detail: 'A request that changes something must come from this site (Origin or Sec-Fetch-Site).' } };
+        }
+        const result = a.authenticate(ctx);
+        if (result instanceof Promise) return result.then((r) => settle(ctx, r));
+        return settle(ctx, result);
+      }
+      const header = ctx.req.headers.authorization;
+      if (opts.bearer && header !== undefined) {
+        const result = authenticateBearer(header, opts.bearer.policy, opts.bearer.deps);
+        if (result instanceof Promise) return result.then((r) => settle(ctx, r));
+        return settle(ctx, result);
+      }
+      if (session && isBrowserNavigation(ctx)) {
+        observe?.('-', 'login_redirect');
+        ctx.res.writeHead(302, { location: session.loginLocation(ctx), 'cache-control': 'no-store', [ctx.requestIdHeader]: ctx.id });
+        ctx.res.end();
+        return { action: 'handled' };
+      }
+      observe?.('-', 'authn.missing');
+      const detail = 'This route needs a credential: ' + describe(opts) + '.';
+      const headers: Record<string, string> = challenges.length > 0 ? { 'www-authenticate': challenges.join(', ') } : {};
+      return { action: 'reply', reply: { code: 'authn.missing', detail, headers } };
+    },
+  };
+}
+
+function describe(opts: MultiAuthOptions): string {
+  const ways: string[] = [];
+  if (opts.bearer) ways.push('Authorization: Bearer <access token>');
+  for (const a of opts.others) {
+    if (a.method === 'api_key') ways.push('an API key');
+    if (a.method === 'session') ways.push('a login session (open it in a browser to log in)');
+    if (a.method === 'mtls') ways.push("a client certificate on the gateway's mTLS listener");
+  }
+  return ways.join(', or ');
+}
+
+/** A top-level page load: what a browser sends when a person follows a link or types the URL. */
+function isBrowserNavigation(ctx: RequestContext): boolean {
+  if (ctx.request.method !== 'GET') return false;
+  const mode = ctx.req.headers['sec-fetch-mode'];
+  if (mode !== undefined) return mode === 'navigate';
+  const accept = ctx.req.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
+
+/** Origin, else Sec-Fetch-Site: an unsafe request made with the cookie must come from this site. */
+function sameOrigin(ctx: RequestContext, origins: ReadonlySet<string>): boolean {
+  const origin = ctx.req.headers.origin;
+  if (typeof origin === 'string') return origins.has(origin.toLowerCase());
+  const site = ctx.req.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin' || site === 'none';
+  // Neither header: not a browser (browsers send Origin on every unsafe request), so no CSRF risk.
+  return true;
 }
 
 function refuse(failure: AuthnFailure): FilterResult {
