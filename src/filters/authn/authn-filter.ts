@@ -96,6 +96,10 @@ export function createMultiAuthFilter(opts: MultiAuthOptions, observe?: AuthnObs
         ctx.res.end();
         return { action: 'handled' };
       }
+      if (header !== undefined) {
+        observe?.('-', 'authn.method_not_allowed');
+        return { action: 'reply', reply: { code: 'authn.method_not_allowed', detail: 'This route does not take that Authorization credential; it accepts ' + describe(opts) + '.' } };
+      }
       observe?.('-', 'authn.missing');
       const detail = 'This route needs a credential: ' + describe(opts) + '.';
       const headers: Record<string, string> = challenges.length > 0 ? { 'www-authenticate': challenges.join(', ') } : {};
