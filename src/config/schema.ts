@@ -89,3 +89,6 @@ export type UpstreamConfig = Config['upstreams'][string];
 export type RouteConfig = Config['routes'][string];
 export type HeaderOps = z.infer<typeof headerOps>;
 export type AuditSinkConfig = z.infer<typeof auditSink>;
+export type SessionsConfig = NonNullable<Config['identity']['sessions']>;
+export type ApiKeysConfig = NonNullable<Config['identity']['apiKeys']>;
+export type MtlsConfig = NonNullable<Config['gateway']['mtls']>;

@@ -1,7 +1,7 @@
 // The running gateway: holds the current Snapshot, swaps it on reload, owns the listeners, the
 // upstream pools, the audit log and the metrics. Reloads never interrupt requests in flight:
 // each request keeps the snapshot it started with.
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createJsonlSink } from '../audit/jsonl-sink.ts';
@@ -14,6 +14,8 @@ import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
 import { IdentityRuntime } from '../identity/runtime.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { buildAccess } from './access.ts';
+import type { Access } from './access.ts';
 import { auditEventFor, rejectionEvent } from './audit-record.ts';
 import { createRequestHandler } from './handler.ts';
 import type { CompletedRequest } from './handler.ts';
@@ -62,6 +64,8 @@ export class Gateway {
   private readonly pools = new UpstreamPools();
   /** Identity providers' key sets and the verified-token cache, kept across reloads. */
   private readonly identity: IdentityRuntime;
+  /** Sessions, API keys and the mTLS listener (built once; a change to them needs a restart). */
+  private readonly access: Access;
   private readonly audit: AuditLog;
   private readonly server: Server;
   /** gateway.tls's certificates, when the listener serves HTTPS. */
@@ -75,6 +79,8 @@ export class Gateway {
   /** Open client connections (tracked per connection, not per request), for the drain. */
   private readonly sockets = new Set<Socket>();
   private drained: (() => void) | undefined;
+  /** Where the mTLS listener listens, when gateway.mtls is set. */
+  mtlsAddress: AddressInfo | undefined;
 
   private constructor(opts: GatewayOptions, config: Config, stage: Stage) {
     this.opts = opts;
@@ -82,6 +88,11 @@ export class Gateway {
     this.metrics = createMetrics();
     this.identity = new IdentityRuntime({ log: this.log });
     this.metrics.setIdentityStats(() => this.identityStats());
+    this.access = buildAccess(config, {
+      log: this.log,
+      provider: (name) => this.snapshot.providers.get(name),
+      mtlsHandler: () => this.countingHandler(createRequestHandler({ current: () => this.snapshot, complete: (done) => this.complete(done), log: this.log, protocol: 'https' })),
+    });
     this.snapshot = this.compile(config, stage);
     this.applyLogLevel(config);
     this.metrics.setSnapshotGeneration(this.snapshot.generation);
@@ -100,12 +111,7 @@ export class Gateway {
       limits: config.gateway.limits,
       tls: this.tls?.serverOptions,
       http2: config.gateway.tls?.http2 ?? false,
-      handler: (req, res, upgrade) => {
-        this.metrics.setInflight(++this.inflight);
-        // HTTP/2 has no Connection header: its sessions get GOAWAY when the server closes.
-        if (this.closing && req.httpVersionMajor !== 2) res.setHeader('connection', 'close');
-        handler(req, res, upgrade);
-      },
+      handler: this.countingHandler(handler),
       requestIdHeader: () => this.snapshot.requestIdHeader,
       onRejected: (r) => {
         this.metrics.clientError(r.code);
@@ -117,6 +123,16 @@ export class Gateway {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
+  }
+
+  /** Wraps a request handler with the in-flight count and the drain's Connection: close. */
+  private countingHandler<A extends unknown[]>(handler: (req: IncomingMessage, res: ServerResponse, ...rest: A) => void) {
+    return (req: IncomingMessage, res: ServerResponse, ...rest: A): void => {
+      this.metrics.setInflight(++this.inflight);
+      // HTTP/2 has no Connection header: its sessions get GOAWAY when the server closes.
+      if (this.closing && req.httpVersionMajor !== 2) res.setHeader('connection', 'close');
+      handler(req, res, ...rest);
+    };
   }
 
   /** Loads and compiles the config; throws ConfigError listing every problem. Does not listen. */
@@ -145,6 +161,7 @@ export class Gateway {
         resolve();
       });
     });
+    this.mtlsAddress = await this.access.mtlsListener?.listen();
     this.listening = true;
     this.tls?.watch(this.server as unknown as SecureServer);
     if (this.opts.watch && this.opts.configFile) {
@@ -218,6 +235,7 @@ export class Gateway {
     if (this.listening && drainDelayMs > 0) await new Promise((r) => setTimeout(r, drainDelayMs));
 
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const mtlsClosed = this.access.mtlsListener?.close();
     this.server.closeIdleConnections();
     let cut = 0;
     const timer = setTimeout(() => {
@@ -231,6 +249,7 @@ export class Gateway {
     }, graceMs);
     if (!this.listening) this.server.emit('close');
     await closed;
+    await mtlsClosed;
     clearTimeout(timer);
     // A cut request's completion (and audit event) follows its socket's close: wait for the last one.
     if (this.inflight > 0) {
@@ -241,6 +260,7 @@ export class Gateway {
     }
     await this.pools.closeAll();
     this.identity.close();
+    await this.access.close();
     await this.audit.close();
     if (this.listening) this.log.info({ cut }, 'drained: the gateway is closed');
   }
@@ -272,6 +292,7 @@ export class Gateway {
       pools: this.pools,
       providers: this.identity.compile(config.identity, generation),
       bearer: this.identity,
+      access: this.access,
       observeAuthn: (provider, result) => this.metrics.authn(provider, result),
       upstream: {
         reply: (ctx, code, detail) => {
@@ -327,6 +348,7 @@ export class Gateway {
 
   readiness(): { ready: boolean; components: Record<string, boolean> } {
     const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true, identity: this.identity.ready() };
+    Object.assign(components, this.access.readiness());
     for (const [name, check] of Object.entries(this.opts.readiness ?? {})) components[name] = check();
     return { ready: Object.values(components).every(Boolean), components };
   }

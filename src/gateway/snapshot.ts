@@ -33,6 +33,8 @@ export interface Snapshot {
   readonly requestIdHeader: string;
   readonly trustIncomingRequestId: boolean;
   readonly createdAt: number;
+  /** This generation's compiled identity providers, by name. */
+  readonly providers: ReadonlyMap<string, CompiledProvider>;
 }
 
 export interface SnapshotDeps {
@@ -126,6 +128,7 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     requestIdHeader: config.gateway.requestIdHeader.toLowerCase(),
     trustIncomingRequestId: config.gateway.trustIncomingRequestId,
     createdAt: Date.now(),
+    providers: deps.providers,
   });
 }
 
