@@ -18,6 +18,7 @@ export function checkSemantics(config: Config): SemanticResult {
   checkTrustedProxies(config.gateway.trustedProxies, result);
   checkAdminListener(config.admin, result);
   checkTlsFiles(config.gateway.tls, result);
+  checkMtlsFiles(config.gateway.mtls, result);
   checkUpstreamReferences(config, result);
   for (const [name, upstream] of Object.entries(config.upstreams)) checkUpstreamTargets(name, upstream, result);
   for (const [id, route] of Object.entries(config.routes)) {
@@ -119,6 +120,23 @@ function checkTlsFiles(tls: Config['gateway']['tls'], result: SemanticResult): v
       });
     }
   });
+}
+
+function checkMtlsFiles(mtls: Config['gateway']['mtls'], result: SemanticResult): void {
+  if (mtls === undefined) return;
+  const files: [(string | number)[], string][] = [
+    [['gateway', 'mtls', 'cert'], mtls.cert],
+    [['gateway', 'mtls', 'key'], mtls.key],
+    ...mtls.clientCas.map((f, i): [(string | number)[], string] => [['gateway', 'mtls', 'clientCas', i], f]),
+  ];
+  for (const [at, file] of files) {
+    try {
+      accessSync(resolve(file), constants.R_OK);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not readable';
+      result.errors.push({ at, message: `"${file}" ${why}` });
+    }
+  }
 }
 
 /** Exactly one of url / targets; TLS files readable; a client certificate comes with its key. */

@@ -9,6 +9,7 @@ import type { AccessRuntime } from '../identity/authenticator.ts';
 import type { CompiledProvider } from '../identity/provider.ts';
 import { createSessionRuntime } from '../identity/session/runtime.ts';
 import type { SessionRuntime } from '../identity/session/runtime.ts';
+import type { RejectedConnection } from './listener.ts';
 import { createMtlsListener } from './mtls-listener.ts';
 import type { MtlsListener } from './mtls-listener.ts';
 
@@ -18,6 +19,9 @@ export interface AccessDeps {
   provider: (name: string) => CompiledProvider | undefined;
   /** The request handler for the mTLS listener (protocol https). */
   mtlsHandler: () => (req: IncomingMessage, res: ServerResponse) => void;
+  /** What the main listener does with requests its parser refuses (metrics, audit). */
+  onRejected: (rejection: RejectedConnection) => void;
+  requestIdHeader: () => string;
 }
 
 export interface Access extends AccessRuntime {
@@ -33,7 +37,17 @@ export function buildAccess(config: Config, deps: AccessDeps): Access {
   const sessions = s === undefined ? undefined : createSessionRuntime(s, { log: deps.log.child({ component: 'sessions' }), provider: () => deps.provider(s.provider) });
   const apiKeys = config.identity.apiKeys === undefined ? undefined : createApiKeyRuntime(config.identity.apiKeys, { log: deps.log.child({ component: 'api-keys' }) });
   const m = config.gateway.mtls;
-  const mtlsListener = m === undefined ? undefined : createMtlsListener(m, { handler: deps.mtlsHandler(), limits: config.gateway.limits, log: deps.log.child({ component: 'mtls' }) });
+  const mtlsListener =
+    m === undefined
+      ? undefined
+      : createMtlsListener(m, {
+          handler: deps.mtlsHandler(),
+          limits: config.gateway.limits,
+          log: deps.log.child({ component: 'mtls' }),
+          requestIdHeader: deps.requestIdHeader,
+          onRejected: deps.onRejected,
+          graceMs: config.shutdown.graceMs,
+        });
   return {
     sessions,
     apiKeys,

@@ -20,6 +20,7 @@ import { auditEventFor, rejectionEvent } from './audit-record.ts';
 import { createRequestHandler } from './handler.ts';
 import type { CompletedRequest } from './handler.ts';
 import { createGatewayServer } from './listener.ts';
+import type { RejectedConnection } from './listener.ts';
 import { sendProblem } from './problem.ts';
 import { compileSnapshot, SnapshotError } from './snapshot.ts';
 import type { Snapshot } from './snapshot.ts';
@@ -92,6 +93,8 @@ export class Gateway {
       log: this.log,
       provider: (name) => this.snapshot.providers.get(name),
       mtlsHandler: () => this.countingHandler(createRequestHandler({ current: () => this.snapshot, complete: (done) => this.complete(done), log: this.log, protocol: 'https' })),
+      requestIdHeader: () => this.snapshot.requestIdHeader,
+      onRejected: (r) => this.rejected(r),
     });
     this.snapshot = this.compile(config, stage);
     this.applyLogLevel(config);
@@ -113,16 +116,18 @@ export class Gateway {
       http2: config.gateway.tls?.http2 ?? false,
       handler: this.countingHandler(handler),
       requestIdHeader: () => this.snapshot.requestIdHeader,
-      onRejected: (r) => {
-        this.metrics.clientError(r.code);
-        this.audit.write(rejectionEvent(this.snapshot, r));
-      },
+      onRejected: (r) => this.rejected(r),
     });
     // Over TLS the HTTP exchange (and its _httpMessage) lives on the TLS socket, not the TCP one.
     this.server.on(this.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
+  }
+
+  private rejected(r: RejectedConnection): void {
+    this.metrics.clientError(r.code);
+    this.audit.write(rejectionEvent(this.snapshot, r));
   }
 
   /** Wraps a request handler with the in-flight count and the drain's Connection: close. */
