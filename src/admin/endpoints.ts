@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { apiKeyItem, apiKeysCollection } from './api-keys.ts';
+import type { ApiKeyAdmin } from './api-keys.ts';
 import { redactSecrets } from './redact.ts';
 import { jsonReply, type AdminReply } from './replies.ts';
 
@@ -15,6 +17,8 @@ export interface AdminDeps {
   config(): Config;
   status(): Record<string, unknown>;
   routes(): unknown[];
+  /** The API key store and HMAC secret, when identity.apiKeys is configured. */
+  apiKeys?(): ApiKeyAdmin | undefined;
   log: Logger;
 }
 
@@ -59,7 +63,17 @@ export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
   '/api/status': api(({ deps }) => jsonReply(200, deps.status())),
   '/api/config': api(({ deps }) => jsonReply(200, redactSecrets(deps.config()))),
   '/api/routes': api(({ deps }) => jsonReply(200, { routes: deps.routes() })),
+  '/api/api-keys': api((ctx) => apiKeysCollection(ctx, ctx.deps.apiKeys?.()), ['GET', 'HEAD', 'POST']),
+  '/api/api-keys/*': api((ctx) => apiKeyItem(ctx, ctx.deps.apiKeys?.()), ['DELETE']),
 };
+
+/** The endpoint for a path: an exact entry, else a `<parent>/*` entry for one segment below it. */
+export function findEndpoint(path: string): AdminEndpoint | undefined {
+  if (Object.hasOwn(ADMIN_ENDPOINTS, path)) return ADMIN_ENDPOINTS[path];
+  const slash = path.lastIndexOf('/');
+  const wildcard = `${path.slice(0, slash)}/*`;
+  return slash > 0 && slash < path.length - 1 && Object.hasOwn(ADMIN_ENDPOINTS, wildcard) ? ADMIN_ENDPOINTS[wildcard] : undefined;
+}
 
 /** Paths under /api/ are authenticated before lookup, so unknown ones reveal nothing to strangers. */
 export function isApiPath(path: string): boolean {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTokenCheck } from './bearer-token.ts';
-import { ADMIN_ENDPOINTS, isApiPath, type AdminContext, type AdminDeps } from './endpoints.ts';
+import { findEndpoint, isApiPath, type AdminContext, type AdminDeps } from './endpoints.ts';
 import { problemReply, writeReply, type AdminReply } from './replies.ts';
 
 export type { AdminDeps } from './endpoints.ts';
@@ -44,7 +44,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       const denied = authorize(req, requestId);
       if (denied !== undefined) return denied;
     }
-    const endpoint = Object.hasOwn(ADMIN_ENDPOINTS, path) ? ADMIN_ENDPOINTS[path] : undefined;
+    const endpoint = findEndpoint(path);
     if (endpoint === undefined) return problemReply('admin.not_found', requestId, `No admin endpoint at ${path}.`);
     if (!endpoint.methods.includes(method)) {
       return problemReply('admin.method_not_allowed', requestId, `${method} is not allowed on ${path}.`, {
@@ -66,7 +66,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     res.setHeader('x-request-id', requestId);
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
-    // No admin endpoint reads a body yet; close afterwards instead of draining an arbitrary upload.
+    // Only POST /api/api-keys reads a body (16 KB at most); after any other body the connection
+    // closes instead of draining an arbitrary upload.
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
       res.setHeader('connection', 'close');
     }

@@ -1,5 +1,8 @@
 // `cortex dev`: the gateway, the demo orders API and the admin listener on one machine, with no
 // outside service. State lives under .cortex/dev/ in the working directory.
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { devConfigText } from '../dev/config.ts';
@@ -28,7 +31,18 @@ export async function runDev(argv: string[]): Promise<number> {
   // .cortex/dev/tls/ and reused (regenerated when close to expiry).
   const tls = values.tls ? await ensureLocalTls(join(dir, 'tls')) : undefined;
   const log = createLogger({ level: process.env.CORTEX_LOG_LEVEL ?? 'info', name: 'cortex-dev' });
-  const idp = await startDevIdp({ host: '127.0.0.1', port: Number(values['idp-port']), stateDir: join(dir, 'idp'), log: log.child({ component: 'dev-idp' }) });
+  // The login redirect URI names the gateway's port, and the IdP must know it before the gateway
+  // starts (the gateway's config names the IdP): with --port 0, a free port is chosen here.
+  const gatewayPort = Number(values.port) === 0 ? await freePort() : Number(values.port);
+  const origin = `${tls ? 'https' : 'http'}://localhost:${gatewayPort}`;
+  const idp = await startDevIdp({
+    host: '127.0.0.1',
+    port: Number(values['idp-port']),
+    stateDir: join(dir, 'idp'),
+    log: log.child({ component: 'dev-idp' }),
+    webRedirectUris: [`${origin}/.cortex/callback`],
+    postLogoutRedirectUris: [`${origin}/`],
+  });
   const orders = await startOrdersApi({ host: '127.0.0.1', port: Number(values['orders-port']) });
   const auditPath = join(dir, 'audit.jsonl');
   const stopDemo = async () => {
@@ -37,14 +51,22 @@ export async function runDev(argv: string[]): Promise<number> {
   const started = await runUntilSignal(
     {
       configText: devConfigText({
-        gatewayPort: Number(values.port),
+        gatewayPort,
         adminPort: Number(values['admin-port']),
         ordersUrl: orders.url,
         auditPath,
+        apiKeysPath: join(dir, 'api-keys.db'),
         idpIssuer: idp.issuer,
         ...(tls === undefined ? {} : { tls: { cert: tls.cert, key: tls.key } }),
       }),
-      env: { ...process.env, CORTEX_ADMIN_TOKEN: token, CORTEX_DEV_INTROSPECTION_SECRET: idp.clients['cortex-gateway']?.clientSecret ?? '' },
+      env: {
+        ...process.env,
+        CORTEX_ADMIN_TOKEN: token,
+        CORTEX_DEV_INTROSPECTION_SECRET: idp.clients['cortex-gateway']?.clientSecret ?? '',
+        CORTEX_DEV_WEB_CLIENT_SECRET: idp.clients['cortex-web']?.clientSecret ?? '',
+        // Sessions live in memory: a new secret each run costs nothing.
+        CORTEX_DEV_SESSION_SECRET: randomBytes(32).toString('base64url'),
+      },
       log,
       readiness: { 'orders-api': () => orders.listening() },
     },
@@ -54,9 +76,9 @@ export async function runDev(argv: string[]): Promise<number> {
     await stopDemo();
     return started;
   }
-  // The dev IdP is local: its keys arrive within moments. Waiting for them means the first
+  // The dev IdP is local: its keys and metadata arrive within moments. Waiting for them means the first
   // request a newcomer sends is never answered 503 authn.provider_unavailable.
-  await waitFor(() => started.runtime.gateway.readiness().components.identity === true, 10_000);
+  await waitFor(() => started.runtime.gateway.readiness().ready, 10_000);
   const { gateway, admin } = started.runtime.addresses;
   // With TLS the URL names localhost: the name the certificate is for and that clients check.
   const gatewayUrl = tls === undefined ? `http://${gateway.address}:${gateway.port}` : `https://localhost:${gateway.port}`;
@@ -81,6 +103,7 @@ export async function runDev(argv: string[]): Promise<number> {
       'Cortex dev is running.',
       ...gatewayLine,
       `  admin      ${adminUrl}   (/healthz /readyz /metrics; /api/* needs the token)`,
+      `  demo page  ${origin}/   (open it in a browser; sign in as alice, bob or carol)`,
       `  orders API ${orders.url}   (the demo upstream, reached through the gateway)`,
       `  identity   ${idp.issuer}   (OpenID provider; people alice, bob, carol; service reporting; agent assistant)`,
       `             tokens: npx cortex dev token --as alice | --service reporting | --agent assistant --for bob`,
@@ -97,4 +120,15 @@ export async function runDev(argv: string[]): Promise<number> {
 async function waitFor(ok: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

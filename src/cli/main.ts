@@ -5,6 +5,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     run: async (a) => (a[0] === 'token' ? (await import('./dev-token.ts')).runDevToken(a.slice(1)) : (await import('./dev.ts')).runDev(a)),
   },
   serve: { summary: 'run the gateway from a config file (--config FILE [--stage S])', run: async (a) => (await import('./serve.ts')).runServe(a) },
+  'api-keys': {
+    summary: 'create, list or revoke API keys: create --service NAME|--user NAME --role R [--expires 30d]; list; revoke KEYID (--config FILE [--stage S]; the cortex dev config without --config)',
+    run: async (a) => (await import('./api-keys.ts')).runApiKeys(a),
+  },
   check: { summary: 'validate a config file for every stage (--config FILE [--stage S])', run: async (a) => (await import('./check.ts')).runCheck(a) },
 };
 

@@ -5,6 +5,8 @@ export interface DevConfigOptions {
   adminPort: number;
   ordersUrl: string;
   auditPath: string;
+  /** The SQLite file API keys live in. */
+  apiKeysPath: string;
   /** Serve the gateway over TLS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate and key. */
   tls?: { cert: string; key: string };
   /** The dev identity provider's issuer (src/dev/idp, 127.0.0.1:9902 by default). */
@@ -16,11 +18,14 @@ export const DEV_DEFAULTS = {
   adminPort: 9901,
   ordersUrl: 'http://127.0.0.1:9903',
   auditPath: '.cortex/dev/audit.jsonl',
+  apiKeysPath: '.cortex/dev/api-keys.db',
   idpIssuer: 'http://127.0.0.1:9902',
 };
 
 export function devConfigText(opts: Partial<DevConfigOptions> = {}): string {
   const o = { ...DEV_DEFAULTS, ...opts };
+  // localhost, not 127.0.0.1: browsers keep Secure cookies on http://localhost only.
+  const origin = `${opts.tls === undefined ? 'http' : 'https'}://localhost:${o.gatewayPort}`;
   const tls =
     opts.tls === undefined
       ? ''
@@ -53,6 +58,20 @@ identity:
         clientId: cortex-gateway
         clientSecret: \${CORTEX_DEV_INTROSPECTION_SECRET:-dev-secret-cortex-gateway}
       keys: { unknownKeyRefetchMinIntervalMs: 5000 }
+  apiKeys:
+    # npx cortex api-keys create --service reporting --role reporting (no --config: this file).
+    store: { type: sqlite, path: ${JSON.stringify(o.apiKeysPath)} }
+    hmacSecret: \${CORTEX_DEV_API_KEY_HMAC_SECRET:-dev-only-api-key-hmac-secret-not-for-production}
+  sessions:
+    # Browser login at the dev identity provider: open ${origin}/ and pick alice, bob or carol.
+    provider: dev
+    clientId: cortex-web
+    clientSecret: \${CORTEX_DEV_WEB_CLIENT_SECRET:-dev-secret-cortex-web}
+    redirectUri: ${origin}/.cortex/callback
+    postLogoutRedirectUri: ${origin}/
+    secrets:
+      - \${CORTEX_DEV_SESSION_SECRET:-cortex-dev-session-secret-for-this-machine-only}
+    store: { type: memory }
 upstreams:
   orders:
     url: ${o.ordersUrl}
@@ -63,18 +82,28 @@ routes:
     match: { methods: [GET], path: '/health' }
     upstream: orders
     auth: none
+  app:
+    description: The demo page; a browser without a session is sent to log in.
+    match: { methods: [GET], path: '/' }
+    upstream: orders
+    auth: [session]
+  # The orders routes take an access token, an API key or the browser session.
   orders-list:
     match: { methods: [GET], path: '/orders' }
     upstream: orders
+    auth: [bearer, api_key, session]
   orders-create:
     match: { methods: [POST], path: '/orders' }
     upstream: orders
+    auth: [bearer, api_key, session]
   orders-read:
     match: { methods: [GET], path: '/orders/{id}' }
     upstream: orders
+    auth: [bearer, api_key, session]
   orders-delete:
     match: { methods: [DELETE], path: '/orders/{id}' }
     upstream: orders
+    auth: [bearer, api_key, session]
   orders-openapi:
     description: The orders API's own OpenAPI document, under a gateway path.
     match: { methods: [GET], path: '/openapi/orders.json' }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { DEMO_PAGE, DEMO_PAGE_CSP } from './demo-page.ts';
 import { ORDERS_OPENAPI } from './orders-openapi.ts';
 import { createOrderStore, type OrderStore } from './orders-store.ts';
 
@@ -108,7 +109,18 @@ async function createOrder(call: Call): Promise<void> {
   sendJson(res, 201, order);
 }
 
+function sendDemoPage({ res }: Call): void {
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(DEMO_PAGE),
+    'content-security-policy': DEMO_PAGE_CSP,
+    'cache-control': 'no-store',
+  });
+  res.end(DEMO_PAGE);
+}
+
 const ROUTES: readonly Route[] = [
+  { pattern: /^\/$/, methods: { GET: sendDemoPage } },
   {
     pattern: /^\/orders$/,
     methods: {

@@ -27,6 +27,14 @@ export const ORDERS_OPENAPI = {
     description: 'The upstream that `cortex dev` puts behind the gateway. Data is in memory and resets on restart.',
   },
   paths: {
+    '/': {
+      get: {
+        operationId: 'demoPage',
+        summary: 'The demo page: a static HTML page whose script reads /orders and /.cortex/me through the gateway',
+        'x-cortex-public': true,
+        responses: { '200': { description: 'HTML page.', content: { 'text/html': {} } } },
+      },
+    },
     '/orders': {
       get: {
         operationId: 'listOrders',

@@ -184,6 +184,7 @@ export class Gateway {
       config: () => this.snapshot.config,
       status: () => this.status(),
       routes: () => this.routeList(),
+      apiKeys: () => this.access.apiKeys,
       log: this.log,
     };
   }

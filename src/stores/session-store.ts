@@ -49,5 +49,7 @@ export interface SessionStore {
   putTransaction(id: string, tx: LoginTransaction, ttlSeconds: number): Promise<void>;
   /** Returns the transaction and deletes it, atomically: a replayed callback finds nothing. */
   takeTransaction(id: string): Promise<LoginTransaction | undefined>;
+  /** Connected (a networked store); memory and SQLite are always ready. */
+  ready?(): boolean;
   close(): Promise<void>;
 }

@@ -57,7 +57,7 @@ test('cortex dev serves the demo orders API through the gateway to alice, a serv
       const body = (await ready.body.json()) as { ready: boolean; components: Record<string, boolean> };
       return ready.statusCode === 200 ? body : undefined;
     });
-    assert.deepEqual(readiness.components, { gateway: true, config: true, identity: true, 'orders-api': true });
+    assert.deepEqual(readiness.components, { gateway: true, config: true, identity: true, sessions: true, 'api-keys': true, 'orders-api': true });
 
     const anonymous = await request(`${state.gatewayUrl}/orders`);
     assert.equal(anonymous.statusCode, 401);
@@ -88,6 +88,15 @@ test('cortex dev serves the demo orders API through the gateway to alice, a serv
       await res.body.dump();
       ids[who] = res.headers['x-request-id'] as string;
     }
+    const created = await run(['api-keys', 'create', '--service', 'reporting', '--role', 'reporting'], cwd);
+    assert.equal(created.code, 0, created.stderr);
+    const apiKey = created.stdout.trim();
+    assert.match(apiKey, /^ctx_[a-z2-7]{12}_[A-Za-z0-9_-]{43}$/, 'api-keys create prints the key and nothing else');
+    const byKey = await request(`${state.gatewayUrl}/orders`, { headers: { 'x-api-key': apiKey } });
+    assert.equal(byKey.statusCode, 200);
+    await byKey.body.dump();
+    ids.apiKey = byKey.headers['x-request-id'] as string;
+
     const unknown = await run(['dev', 'token', '--as', 'mallory'], cwd);
     assert.equal(unknown.code, 1);
     assert.equal(unknown.stdout, '');
@@ -97,15 +106,16 @@ test('cortex dev serves the demo orders API through the gateway to alice, a serv
     assert.equal(routes.statusCode, 200);
     await routes.body.dump();
 
-    type Event = { id: string; who: { subject: string; kind: string; roles: string[]; onBehalfOf?: { subject: string } } | null; what: { route?: string }; outcome: { status: number } };
+    type Event = { id: string; who: { subject: string; kind: string; method?: string; roles: string[]; onBehalfOf?: { subject: string } } | null; what: { route?: string }; outcome: { status: number } };
     const auditFile = join(cwd, '.cortex/dev/audit.jsonl');
     const events = await until('the audit events of the calls', () => {
       if (!existsSync(auditFile)) return undefined;
       const lines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
-      const want = [requestId, ids.service, ids.agent].map((id) => lines.find((e) => e.id === id));
+      const want = [requestId, ids.service, ids.agent, ids.apiKey].map((id) => lines.find((e) => e.id === id));
       return want.every((e) => e !== undefined) ? (want) : undefined;
     });
-    const [byAlice, byService, byAgent] = events as [Event, Event, Event];
+    const [byAlice, byService, byAgent, byApiKey] = events as [Event, Event, Event, Event];
+    assert.deepEqual([byApiKey.who?.subject, byApiKey.who?.kind, byApiKey.who?.roles], ['reporting', 'service', ['reporting']]);
     assert.equal(byAlice.what.route, 'orders-list');
     assert.equal(byAlice.outcome.status, 200);
     assert.deepEqual([byAlice.who?.subject, byAlice.who?.kind, byAlice.who?.roles], ['alice', 'user', ['admin']]);

@@ -107,7 +107,7 @@ describe('orders', () => {
   });
 
   test('unknown paths are 404 problem+json', async () => {
-    for (const path of ['/', '/orders/', '/orders/ord_1001/items', '/admin', '/openapi.yaml']) {
+    for (const path of ['/orders/', '/orders/ord_1001/items', '/admin', '/openapi.yaml']) {
       assertProblem(await call('GET', path), 404, 'orders.no_route');
     }
   });
@@ -150,6 +150,7 @@ describe('openapi.json', () => {
       createOrder: 'orders:create',
       deleteOrder: 'orders:delete',
       health: 'public',
+      demoPage: 'public',
       getOpenApi: 'public',
       debugRequest: 'public',
     });

@@ -45,7 +45,15 @@ export interface DevClient {
 
 export type DevClients = Record<string, DevClient>;
 
-export const WEB_REDIRECT_URI = 'http://127.0.0.1:8080/.cortex/callback';
+/** Where the web client may be sent back to by default: `cortex dev`'s gateway on its default port. */
+export const WEB_REDIRECT_URIS = ['http://localhost:8080/.cortex/callback', 'http://127.0.0.1:8080/.cortex/callback'];
+export const WEB_POST_LOGOUT_REDIRECT_URIS = ['http://localhost:8080/', 'http://127.0.0.1:8080/'];
+
+/** Extra URIs for the web client (a gateway on another port); the defaults stay registered. */
+export interface WebClientUris {
+  redirectUris?: readonly string[] | undefined;
+  postLogoutRedirectUris?: readonly string[] | undefined;
+}
 
 const CLIENT_KINDS: Record<string, { kind: ClientKind; roles: string[] }> = {
   'cortex-web': { kind: 'web', roles: [] },
@@ -62,11 +70,17 @@ export function devClients(secretFor: (clientId: string) => string): DevClients 
   return out;
 }
 
-export function clientMetadata(c: DevClient, algorithm: 'RS256' | 'ES256'): ClientMetadata {
+export function clientMetadata(c: DevClient, algorithm: 'RS256' | 'ES256', web: WebClientUris = {}): ClientMetadata {
   const base = { client_id: c.clientId, client_secret: c.clientSecret, id_token_signed_response_alg: algorithm };
   switch (c.kind) {
     case 'web':
-      return { ...base, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [WEB_REDIRECT_URI] };
+      return {
+        ...base,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: [...new Set([...WEB_REDIRECT_URIS, ...(web.redirectUris ?? [])])],
+        post_logout_redirect_uris: [...new Set([...WEB_POST_LOGOUT_REDIRECT_URIS, ...(web.postLogoutRedirectUris ?? [])])],
+      };
     case 'cli':
       return { ...base, grant_types: [DEV_GRANT], response_types: [], redirect_uris: [] };
     default:

@@ -10,6 +10,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { devClients, type DevClients, type TokenShape } from './catalog.ts';
 import { loadSigningKeys, secretSource, writeIdpState, type SigningAlgorithm } from './keys.ts';
+import { handleInteraction } from './interactions.ts';
 import { createDevProvider } from './provider.ts';
 
 export { DEV_GRANT, GATEWAY_AUDIENCE, PEOPLE, TOKEN_SHAPES, type DevClient, type DevClients, type TokenShape } from './catalog.ts';
@@ -23,6 +24,10 @@ export interface DevIdpOptions {
   tokenShape?: TokenShape;
   algorithm?: SigningAlgorithm;
   log?: Logger;
+  /** Extra redirect URIs for the web client (cortex-web), e.g. a gateway on another port. */
+  webRedirectUris?: string[];
+  /** Extra post-logout redirect URIs for the web client. */
+  postLogoutRedirectUris?: string[];
 }
 
 export interface DevIdp {
@@ -72,7 +77,9 @@ export async function startIdpHost(opts: DevIdpOptions): Promise<IdpHost> {
   const server = createServer((req, res) => {
     const original = req.url ?? '/';
     const path = original.split('?')[0] ?? '/';
-    if (hook?.(req, res, path.startsWith(base) ? path.slice(base.length) || '/' : path)) return;
+    const local = path.startsWith(base) ? path.slice(base.length) || '/' : path;
+    if (hook?.(req, res, local)) return;
+    if (provider !== undefined && path.startsWith(base + '/interaction/') && handleInteraction(provider, base, req, res, local)) return;
     if (handler === undefined || (base !== '' && path !== base && !path.startsWith(base + '/'))) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
       return;
@@ -88,7 +95,8 @@ export async function startIdpHost(opts: DevIdpOptions): Promise<IdpHost> {
   const issuer = url + base;
 
   const build = (): void => {
-    provider = createDevProvider({ issuer, keys, clients, tokenShape, algorithm });
+    const web = { redirectUris: opts.webRedirectUris, postLogoutRedirectUris: opts.postLogoutRedirectUris };
+    provider = createDevProvider({ issuer, keys, clients, tokenShape, algorithm, web });
     provider.on('server_error', (_ctx, err) => opts.log?.error({ err }, 'dev idp: server error'));
     provider.on('grant.error', (_ctx, err) => opts.log?.debug({ err: err.message }, 'dev idp: grant refused'));
     handler = provider.callback();

@@ -17,7 +17,9 @@ import {
   resourceServerInfo,
   type DevClients,
   type TokenShape,
+  type WebClientUris,
 } from './catalog.ts';
+import { logoutSource, postLogoutSuccessSource, renderError } from './interactions.ts';
 import type { SigningAlgorithm } from './keys.ts';
 import { DevMemoryAdapter } from './memory-adapter.ts';
 import { shapeAccessToken } from './shapes.ts';
@@ -30,12 +32,16 @@ export interface ProviderOptions {
   tokenShape: TokenShape;
   algorithm: SigningAlgorithm;
   accessTokenTtlSeconds?: number;
+  /** Extra redirect and post-logout URIs for the web client (cortex-web). */
+  web?: WebClientUris;
 }
 
 export function createDevProvider(o: ProviderOptions): Provider {
   const ttl = o.accessTokenTtlSeconds ?? 3600;
+  const issuerPath = new URL(o.issuer).pathname.replace(/\/+$/, '');
+  const webClients = Object.values(o.clients).filter((c) => c.kind === 'web').map((c) => c.clientId);
   const configuration: Configuration = {
-    clients: Object.values(o.clients).map((c) => clientMetadata(c, o.algorithm)),
+    clients: Object.values(o.clients).map((c) => clientMetadata(c, o.algorithm, o.web)),
     clientDefaults: { id_token_signed_response_alg: o.algorithm },
     jwks: { keys: o.keys },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -59,9 +65,15 @@ export function createDevProvider(o: ProviderOptions): Provider {
       Interaction: 600,
       Session: 86_400,
     },
+    // The login pages are ours (interactions.ts), served by the IdP's server under the issuer's path.
+    interactions: { url: (_ctx, interaction) => `${issuerPath}/interaction/${interaction.uid}` },
+    // offline_access is dropped unless the request says prompt=consent, which a first-party web
+    // client has no reason to send; the web client gets its refresh token all the same.
+    issueRefreshToken: (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.kind === 'AuthorizationCode',
+    renderError,
     features: {
-      // Login pages arrive with browser sessions (issue 5); until then tokens come from the grants.
       devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: true, logoutSource: logoutSource(webClients), postLogoutSuccessSource },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: (_ctx, client) => client.clientId === GATEWAY_AUDIENCE || client.clientAuthMethod !== 'none' },
       revocation: { enabled: true },

@@ -81,8 +81,11 @@ export function createMultiAuthFilter(opts: MultiAuthOptions, observe?: AuthnObs
           return { action: 'reply', reply: { code: 'authn.csrf_rejected', detail: 'A request that changes something must come from this site (Origin or Sec-Fetch-Site).' } };
         }
         const result = a.authenticate(ctx);
-        if (result instanceof Promise) return result.then((r) => settle(ctx, r));
-        return settle(ctx, result);
+        // A page load whose session has ended goes to log in again, like one without a session.
+        const decide = (r: AuthnResult): FilterResult =>
+          a === session && !r.ok && r.code === 'authn.session_invalid' && isBrowserNavigation(ctx) ? toLogin(ctx, session, observe) : settle(ctx, r);
+        if (result instanceof Promise) return result.then(decide);
+        return decide(result);
       }
       const header = ctx.req.headers.authorization;
       if (opts.bearer && header !== undefined) {
@@ -90,12 +93,7 @@ export function createMultiAuthFilter(opts: MultiAuthOptions, observe?: AuthnObs
         if (result instanceof Promise) return result.then((r) => settle(ctx, r));
         return settle(ctx, result);
       }
-      if (session && isBrowserNavigation(ctx)) {
-        observe?.('-', 'login_redirect');
-        ctx.res.writeHead(302, { location: session.loginLocation(ctx), 'cache-control': 'no-store', [ctx.requestIdHeader]: ctx.id });
-        ctx.res.end();
-        return { action: 'handled' };
-      }
+      if (session && isBrowserNavigation(ctx)) return toLogin(ctx, session, observe);
       if (header !== undefined) {
         observe?.('-', 'authn.method_not_allowed');
         return { action: 'reply', reply: { code: 'authn.method_not_allowed', detail: 'This route does not take that Authorization credential; it accepts ' + describe(opts) + '.' } };
@@ -106,6 +104,13 @@ export function createMultiAuthFilter(opts: MultiAuthOptions, observe?: AuthnObs
       return { action: 'reply', reply: { code: 'authn.missing', detail, headers } };
     },
   };
+}
+
+function toLogin(ctx: RequestContext, session: SessionAuthenticator, observe: AuthnObserver | undefined): FilterResult {
+  observe?.('-', 'login_redirect');
+  ctx.res.writeHead(302, { location: session.loginLocation(ctx), 'cache-control': 'no-store', [ctx.requestIdHeader]: ctx.id });
+  ctx.res.end();
+  return { action: 'handled' };
 }
 
 function describe(opts: MultiAuthOptions): string {

@@ -1,8 +1,15 @@
-// PLACEHOLDER (issue 5, being built): browser login sessions. Replaced by the real runtime.
+// Browser login sessions, assembled: the store, the cookie signer, the OpenID client (discovered
+// beside the data plane), the session authenticator the authn filter calls, and /.cortex/ endpoints.
 import type { Logger } from 'pino';
 import type { SessionsConfig } from '../../config/schema.ts';
+import type { RequestContext } from '../../gateway/types.ts';
+import { createSessionStore } from '../../stores/create-session-store.ts';
 import type { InternalEndpoint, SessionAuthenticator } from '../authenticator.ts';
 import type { CompiledProvider } from '../provider.ts';
+import { LOGIN_COOKIE, createSigner, hasCookie, withoutCookies } from './cookies.ts';
+import { createEndpoints } from './endpoints.ts';
+import { createOidcClient } from './oidc.ts';
+import { createSessions } from './sessions.ts';
 
 export interface SessionRuntimeDeps {
   log: Logger;
@@ -20,6 +27,46 @@ export interface SessionRuntime {
   close(): Promise<void>;
 }
 
-export function createSessionRuntime(_cfg: SessionsConfig, _deps: SessionRuntimeDeps): SessionRuntime {
-  throw new Error('browser sessions are not built yet');
+export function createSessionRuntime(cfg: SessionsConfig, deps: SessionRuntimeDeps): SessionRuntime {
+  const now = deps.now ?? Date.now;
+  const log = deps.log;
+  const store = createSessionStore(cfg.store, { log, now });
+  const signer = createSigner(cfg.secrets);
+  const client = createOidcClient(cfg, { log, provider: deps.provider });
+  const sessions = createSessions({ cfg, store, signer, client, provider: deps.provider, log, now });
+  const origins: ReadonlySet<string> = new Set([new URL(cfg.redirectUri).origin.toLowerCase()]);
+  const cookieName = cfg.cookie.name;
+  const ownCookies: ReadonlySet<string> = new Set([cookieName, LOGIN_COOKIE]);
+
+  const authenticator: SessionAuthenticator = {
+    method: 'session',
+    origins,
+    present: (ctx: RequestContext) => hasCookie(ctx.req.headers.cookie, cookieName),
+    async authenticate(ctx: RequestContext) {
+      const found = await sessions.lookup(ctx.req.headers.cookie);
+      if (!found.ok) return found;
+      // The session cookie is a credential for this gateway only: the upstream never sees it.
+      const forwarded = ctx.upstreamHeaders.cookie;
+      if (typeof forwarded === 'string') {
+        const rest = withoutCookies(forwarded, ownCookies);
+        if (rest === undefined) delete ctx.upstreamHeaders.cookie;
+        else ctx.upstreamHeaders.cookie = rest;
+      }
+      return { ok: true, identity: found.identity };
+    },
+    loginLocation(ctx: RequestContext) {
+      const target = ctx.request.query === '' ? ctx.request.path : `${ctx.request.path}?${ctx.request.query}`;
+      return `/.cortex/login?return=${encodeURIComponent(target)}`;
+    },
+  };
+
+  return {
+    authenticator,
+    endpoints: createEndpoints({ cfg, store, signer, client, sessions, provider: deps.provider, origins, log, now }),
+    ready: () => client.config() !== undefined && (store.ready?.() ?? true),
+    async close() {
+      client.close();
+      await store.close();
+    },
+  };
 }
