@@ -74,7 +74,10 @@ export function createMultiAuthFilter(opts: MultiAuthOptions, observe?: AuthnObs
   return {
     name: 'authn',
     onRequest(ctx: RequestContext): FilterResult | Promise<FilterResult> {
+      const header = ctx.req.headers.authorization;
       for (const a of opts.others) {
+        // An explicit bearer token outranks the ambient session cookie (after certificates and API keys).
+        if (a === session && opts.bearer && header !== undefined) break;
         if (!a.present(ctx)) continue;
         if (a === session && opts.csrf && !SAFE_METHODS.has(ctx.request.method) && !sameOrigin(ctx, session.origins)) {
           observe?.('-', 'authn.csrf_rejected');
@@ -87,7 +90,6 @@ export function createMultiAuthFilter(opts: MultiAuthOptions, observe?: AuthnObs
         if (result instanceof Promise) return result.then(decide);
         return decide(result);
       }
-      const header = ctx.req.headers.authorization;
       if (opts.bearer && header !== undefined) {
         const result = authenticateBearer(header, opts.bearer.policy, opts.bearer.deps);
         if (result instanceof Promise) return result.then((r) => settle(ctx, r));

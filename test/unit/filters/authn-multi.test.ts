@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMultiAuthFilter } from '../../../src/filters/authn/authn-filter.ts';
 import { ANONYMOUS } from '../../../src/identity/claims-identity.ts';
+import { TokenCache } from '../../../src/identity/token-cache.ts';
 import type { Authenticator, SessionAuthenticator } from '../../../src/identity/authenticator.ts';
 import type { FilterResult, RequestContext } from '../../../src/gateway/types.ts';
 
@@ -115,4 +116,13 @@ test('an Authorization header on a route that takes no bearer tokens is named as
   const r = reply(filter.onRequest!(ctxFor('GET', { authorization: 'Bearer abc' }).ctx));
   assert.equal(r.action === 'reply' && r.reply.code, 'authn.method_not_allowed');
   assert.match(r.action === 'reply' ? (r.reply.detail ?? '') : '', /login session/);
+});
+
+test('an explicit bearer token outranks the session cookie', async () => {
+  const calls: string[] = [];
+  const bearer = { policy: { providers: [], audiences: new Map(), acceptIdTokens: false, maxTokenBytes: 8192 }, deps: { cache: new TokenCache(10), now: () => Date.now() } };
+  const filter = createMultiAuthFilter({ bearer, others: [session(calls)], csrf: true });
+  const r = await filter.onRequest!(ctxFor('GET', { authorization: 'Bearer opaque-token', cookie: 'cortex_session=x' }).ctx);
+  assert.equal(r.action === 'reply' && r.reply.code, 'authn.malformed', 'the bearer path answered');
+  assert.deepEqual(calls, [], 'the session was not consulted');
 });
