@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { durationMs, headerName, headerValue } from './schema-common.ts';
 import { routeAuth, routeSession } from './schema-access.ts';
 import { routeBearer } from './schema-identity.ts';
+import { routeIntent, routeTags } from './schema-policy.ts';
 
 // Framing and hop-by-hop headers are Cortex's to write; a route cannot set them.
 const RESERVED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect', 'host']);
@@ -51,6 +52,9 @@ export const route = z
     auth: routeAuth,
     bearer: routeBearer.optional(),
     session: routeSession.optional(),
+    intent: routeIntent.optional().describe('What the route does, as an action policy names (orders:read). With a policy section, an authenticated route without an intent is denied and reported, never open.'),
+    tags: routeTags.describe('Tags of the intent (destructive, pii, admin): policies and agent limits can name them.'),
+    policyMode: z.enum(['enforce', 'shadow']).optional().describe("Overrides policy.mode for this route."),
     timeoutMs: durationMs.optional().describe("Overrides the upstream's timeoutMs for this route."),
     maxBodyBytes: z
       .number()

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { admin, gateway } from './schema-gateway.ts';
 import { identity } from './schema-identity.ts';
+import { policy } from './schema-policy.ts';
 import { route } from './schema-route.ts';
 import type { headerOps } from './schema-route.ts';
 import { upstream } from './schema-upstream.ts';
@@ -53,6 +54,7 @@ export const baseConfigSchema = z.strictObject({
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), route)
     .default({})
     .describe('Routes by id (letters, digits, _ . -).'),
+  policy: policy.optional(),
   audit: audit.default(() => audit.parse({})),
   log: log.default(() => log.parse({})),
   shutdown: z
@@ -92,3 +94,4 @@ export type AuditSinkConfig = z.infer<typeof auditSink>;
 export type SessionsConfig = NonNullable<Config['identity']['sessions']>;
 export type ApiKeysConfig = NonNullable<Config['identity']['apiKeys']>;
 export type MtlsConfig = NonNullable<Config['gateway']['mtls']>;
+export type PolicyConfig = NonNullable<Config['policy']>;

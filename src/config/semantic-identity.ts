@@ -32,7 +32,16 @@ export function checkIdentity(config: Config, result: Problems): void {
       result.warnings.push({ at, message: "google access tokens are opaque: without introspection (Google's token-info endpoint) they are all refused" });
     }
   }
-  for (const [id, route] of Object.entries(config.routes)) checkRouteAuth(config, id, route, result);
+  for (const [id, route] of Object.entries(config.routes)) {
+    checkRouteAuth(config, id, route, result);
+    const isPublic = route.auth === 'none';
+    if (config.policy !== undefined && route.intent === undefined && !isPublic) {
+      result.warnings.push({ at: ['routes', id, 'intent'], message: 'no intent: with a policy configured, every request to this route is denied (authz.no_intent)' });
+    }
+  }
+  if (config.policy === undefined && Object.values(config.routes).some((r) => r.intent !== undefined)) {
+    result.warnings.push({ at: ['policy'], message: 'routes declare intents but there is no policy section: any authenticated caller may use every route' });
+  }
   const sessions = config.identity.sessions;
   if (sessions !== undefined && !Object.hasOwn(config.identity.providers, sessions.provider)) {
     result.errors.push({ at: ['identity', 'sessions', 'provider'], message: `unknown provider "${sessions.provider}"; providers are ${Object.keys(config.identity.providers).join(', ') || 'none'}` });

@@ -87,29 +87,45 @@ routes:
     match: { methods: [GET], path: '/' }
     upstream: orders
     auth: [session]
+    intent: app:view
   # The orders routes take an access token, an API key or the browser session.
   orders-list:
     match: { methods: [GET], path: '/orders' }
     upstream: orders
     auth: [bearer, api_key, session]
+    intent: orders:read
   orders-create:
     match: { methods: [POST], path: '/orders' }
     upstream: orders
     auth: [bearer, api_key, session]
+    intent: orders:create
   orders-read:
     match: { methods: [GET], path: '/orders/{id}' }
     upstream: orders
     auth: [bearer, api_key, session]
+    intent: orders:read
   orders-delete:
     match: { methods: [DELETE], path: '/orders/{id}' }
     upstream: orders
     auth: [bearer, api_key, session]
+    intent: orders:delete
+    tags: [destructive]
   orders-openapi:
     description: The orders API's own OpenAPI document, under a gateway path.
     match: { methods: [GET], path: '/openapi/orders.json' }
     upstream: orders
     auth: none
     rewrite: { template: '/openapi.json' }
+policy:
+  # Which roles hold which intents (roles come from identity.providers.dev.roles.map, and from the
+  # service and agent clients). An agent acting for a person gets at most what both hold, and never
+  # a destructive intent. Object-level checks (bob sees only his orders) are the next step.
+  grants:
+    admin: ['orders:*', 'app:view']
+    support: ['orders:read', 'app:view']
+    customer: ['orders:read', 'orders:create', 'app:view']
+    reporting: ['orders:read']
+    agent: ['orders:read', 'orders:create']
 audit:
   sinks:
     - { type: jsonl, path: ${o.auditPath} }

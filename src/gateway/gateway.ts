@@ -206,6 +206,9 @@ export class Gateway {
     this.warnRestartOnly(old.config, next.config);
     void this.pools.release(old.generation);
     this.identity.release(old.generation);
+    // Requests that started on the old snapshot may still be authenticating (awaiting a key fetch):
+    // its policy engine stays usable for a while before its wasm state is freed.
+    if (old.policy !== undefined) setTimeout(() => old.policy?.dispose(), 60_000).unref();
     this.metrics.configReload('ok');
     this.metrics.setSnapshotGeneration(next.generation);
     this.log.info({ generation: next.generation, stage: next.stage, routes: next.routes.size }, 'config reloaded');
@@ -266,6 +269,7 @@ export class Gateway {
     }
     await this.pools.closeAll();
     this.identity.close();
+    this.snapshot.policy?.dispose();
     await this.access.close();
     await this.audit.close();
     if (this.listening) this.log.info({ cut }, 'drained: the gateway is closed');
@@ -300,6 +304,7 @@ export class Gateway {
       bearer: this.identity,
       access: this.access,
       observeAuthn: (provider, result) => this.metrics.authn(provider, result),
+      observeAuthz: (route, intent, result) => this.metrics.authz(route, intent, result),
       upstream: {
         reply: (ctx, code, detail) => {
           ctx.outcome.code = code;

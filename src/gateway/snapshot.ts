@@ -18,6 +18,9 @@ import type { CompiledProvider } from '../identity/provider.ts';
 import { AMBIGUITY } from './normalize.ts';
 import { createRouter, paramNames } from './router.ts';
 import type { Router } from './router.ts';
+import { authzFilterFor, compileSnapshotPolicy } from './snapshot-policy.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { AuthzObserver } from '../filters/authz/authz-filter.ts';
 import type { CompiledRoute, HttpFilter } from './types.ts';
 
 export type { CompiledRoute };
@@ -35,6 +38,8 @@ export interface Snapshot {
   readonly createdAt: number;
   /** This generation's compiled identity providers, by name. */
   readonly providers: ReadonlyMap<string, CompiledProvider>;
+  /** The compiled policies; undefined without a policy section (authentication only). */
+  readonly policy: PolicyEngine | undefined;
 }
 
 export interface SnapshotDeps {
@@ -46,6 +51,7 @@ export interface SnapshotDeps {
   observeAuthn?: AuthnObserver;
   /** Sessions, API keys, client certificates, and the /.cortex/ endpoints (built once per gateway). */
   access?: AccessRuntime;
+  observeAuthz?: AuthzObserver;
 }
 
 export class SnapshotError extends Error {
@@ -63,6 +69,7 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
   for (const entry of config.gateway.trustedProxies) {
     if (!addToBlockList(trustedProxies, entry)) problems.push(`gateway.trustedProxies: '${entry}' is not an IP or CIDR`);
   }
+  const policy = compileSnapshotPolicy(config, problems);
   const routes = new Map<string, CompiledRoute>();
   const cors = new Map<string, { policy: CorsPolicy; siblings: CorsSibling[] }>();
   for (const [id, rc] of Object.entries(config.routes)) {
@@ -81,6 +88,8 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     chain.push(createForwardedFilter());
     const authn = authnFilter(config, id, rc, deps, problems);
     if (authn) chain.push(authn);
+    const authz = authzFilterFor(policy, config, stage, rc, deps.observeAuthz);
+    if (authz) chain.push(authz);
     const headerOps = createHeaderOpsFilter(rc.requestHeaders, rc.responseHeaders);
     if (headerOps) chain.push(headerOps);
     chain.push(createUpstreamFilter(target, rc.timeoutMs ?? target.timeoutMs, deps.upstream));
@@ -116,7 +125,10 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
   } catch (err) {
     problems.push(`routes: ${(err as Error).message}`);
   }
-  if (problems.length > 0 || !router) throw new SnapshotError(problems);
+  if (problems.length > 0 || !router) {
+    policy?.dispose();
+    throw new SnapshotError(problems);
+  }
   return Object.freeze({
     generation,
     stage,
@@ -129,6 +141,7 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     trustIncomingRequestId: config.gateway.trustIncomingRequestId,
     createdAt: Date.now(),
     providers: deps.providers,
+    policy,
   });
 }
 

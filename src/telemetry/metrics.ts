@@ -23,6 +23,8 @@ export interface GatewayMetrics {
   setInflight(n: number): void;
   /** One authentication attempt: the provider and 'ok', or '-' and the failure's reason code. */
   authn(provider: string, result: string): void;
+  /** One authorization decision: allow, deny, shadow_deny (shadow mode let it through), error, no_intent. */
+  authz(route: string, intent: string, result: string): void;
   /** Where scrapes read the identity plane's counters from. */
   setIdentityStats(source: () => IdentityStats): void;
   render(): Promise<{ contentType: string; body: string }>;
@@ -100,6 +102,11 @@ export function createMetrics(): GatewayMetrics {
     'provider',
     'result',
   ]);
+  const authzDecisions = new CounterFamily(registry, 'cortex_authz_decisions_total', 'Authorization decisions, by route, intent and result (allow, deny, shadow_deny, error, no_intent).', [
+    'route',
+    'intent',
+    'result',
+  ]);
   let identityStats: (() => IdentityStats) | undefined;
   registerIdentityMetrics(registry, () => identityStats?.());
   // Set twice per request, so it is a plain variable read only when scraped.
@@ -148,6 +155,10 @@ export function createMetrics(): GatewayMetrics {
     authn(provider, result) {
       const key = `${provider}\u0000${result}`;
       (authnResults.find(key) ?? authnResults.create(key, [provider, result])).value++;
+    },
+    authz(route, intent, result) {
+      const key = `${route}\u0000${intent}\u0000${result}`;
+      (authzDecisions.find(key) ?? authzDecisions.create(key, [route, intent, result])).value++;
     },
     setIdentityStats(source) {
       identityStats = source;

@@ -1,0 +1,60 @@
+// authz: decides ctx.identity's request against the snapshot's Cedar policies (policy/engine.ts)
+// and sets ctx.decision. A deny is 403 authz.denied naming the intent that was missing (never the
+// policy text); in shadow mode the decision is recorded and the request goes on.
+import type { PolicyEngine } from '../../policy/engine.ts';
+import { CONTINUE } from '../../gateway/types.ts';
+import type { FilterResult, HttpFilter, RequestContext } from '../../gateway/types.ts';
+
+export interface AuthzRoute {
+  readonly intent: string | undefined;
+  readonly tags: readonly string[];
+  readonly mode: 'enforce' | 'shadow';
+  readonly stage: string;
+}
+
+export interface AuthzObserver {
+  (route: string, intent: string, result: 'allow' | 'deny' | 'shadow_deny' | 'error' | 'no_intent'): void;
+}
+
+export function createAuthzFilter(engine: PolicyEngine, route: AuthzRoute, observe?: AuthzObserver): HttpFilter {
+  return {
+    name: 'authz',
+    onRequest(ctx: RequestContext): FilterResult {
+      const identity = ctx.identity;
+      if (route.intent === undefined) {
+        // A policy is configured and this route says nothing of what it does: never silently open.
+        ctx.decision = { allow: false, mode: route.mode, policyIds: [], reason: 'authz.no_intent' };
+        observe?.(ctx.route.id, '-', 'no_intent');
+        ctx.log.warn({ route: ctx.route.id }, 'a request reached a route without an intent: denied');
+        return route.mode === 'shadow' ? CONTINUE : { action: 'reply', reply: { code: 'authz.no_intent', detail: 'This route has no declared intent, so no one may use it until it does.' } };
+      }
+      if (identity === undefined) return { action: 'reply', reply: { code: 'authz.denied', detail: `This needs the intent ${route.intent}.` } };
+      const d = engine.decide({
+        identity,
+        intent: route.intent,
+        routeId: ctx.route.id,
+        tags: route.tags,
+        params: ctx.request.params,
+        stage: route.stage,
+        clientIp: ctx.request.clientIp,
+        nowMs: ctx.time,
+      });
+      ctx.decision = { allow: d.allow, mode: route.mode, policyIds: d.policyIds, reason: d.reason, intent: route.intent };
+      if (d.errors.length > 0) ctx.log.error({ route: ctx.route.id, intent: route.intent, errors: d.errors }, 'a policy failed to evaluate: denied');
+      if (d.allow) {
+        observe?.(ctx.route.id, route.intent, 'allow');
+        return CONTINUE;
+      }
+      if (route.mode === 'shadow') {
+        observe?.(ctx.route.id, route.intent, 'shadow_deny');
+        return CONTINUE;
+      }
+      observe?.(ctx.route.id, route.intent, d.reason === 'authz.policy_error' ? 'error' : 'deny');
+      const who = identity.kind === 'anonymous' ? 'an anonymous caller' : `${identity.subject} (${identity.kind})`;
+      return {
+        action: 'reply',
+        reply: { code: d.reason === 'authz.policy_error' ? 'authz.policy_error' : 'authz.denied', detail: `${route.intent} is not granted to ${who} here.` },
+      };
+    },
+  };
+}

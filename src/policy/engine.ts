@@ -1,0 +1,208 @@
+// The policy engine: grants and hand-written Cedar compiled once (schema generated from the intents,
+// every policy validated strictly, the set preparsed into cedar-wasm), then one Cedar call per
+// decision. Cedar skips a policy whose evaluation errors, which would let an erroring forbid fail
+// open: here any evaluation error denies.
+import { preparsePolicySet, preparseSchema, statefulIsAuthorized, validate } from '@cedar-policy/cedar-wasm/nodejs';
+import type { AuthorizationAnswer, Context, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
+import type { Identity } from '../gateway/types.ts';
+import { describeError, generatePolicies, parseFiles } from './policies.ts';
+import type { SourcedPolicy } from './policies.ts';
+import { buildCatalog, schemaText } from './schema.ts';
+import type { ActionCatalog } from './schema.ts';
+
+
+export type { PolicyInput } from './input.ts';
+import type { PolicyInput } from './input.ts';
+export type CompileResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: string[] };
+
+export interface DecisionRequest {
+  identity: Identity;
+  intent: string;
+  routeId: string;
+  tags: readonly string[];
+  /** Path parameters; policies read them as the Route's entity tags. */
+  params: Readonly<Record<string, string | undefined>>;
+  stage: string;
+  clientIp: string;
+  nowMs: number;
+}
+
+export interface PolicyDecision {
+  allow: boolean;
+  /** Ids (@id) of the policies that decided: the permits that allowed, the forbids that denied, the policies that errored; [] for a default deny. */
+  policyIds: string[];
+  /** 'ok', 'authz.denied' (no permit, or a forbid), 'authz.policy_error' (evaluation failed: deny, always). */
+  reason: 'ok' | 'authz.denied' | 'authz.policy_error';
+  /** Evaluation errors, for logs and the audit trail (never sent to the caller). */
+  errors: string[];
+}
+
+export interface PolicyEngine {
+  decide(req: DecisionRequest): PolicyDecision;
+  /** The generated Cedar policies (each with an @id naming its source), for explain and docs. */
+  readonly generatedPolicies: string;
+  /** The generated Cedar schema, in Cedar's schema syntax. */
+  readonly schema: string;
+  /** Release the preparsed wasm state. */
+  dispose(): void;
+}
+
+// A decision request as Cedar sees it: the principal entity (typed by the identity's kind, its id
+// the identity's fingerprint so two issuers' "alice" never meet, its parents its roles), the person
+// an agent acts for, the Route entity (tags attribute, path parameters as entity tags) and the context.
+const TYPE_OF_KIND: Record<Identity['kind'], string> = { user: 'User', service: 'Service', agent: 'Agent', anonymous: 'Anonymous' };
+const MFA_METHODS = new Set(['mfa', 'otp', 'hwk']);
+
+export interface CedarRequest {
+  principal: EntityUidJson;
+  action: EntityUidJson;
+  resource: EntityUidJson;
+  context: Context;
+  entities: EntityJson[];
+}
+
+export function uidOf(identity: Identity): { type: string; id: string } {
+  return { type: TYPE_OF_KIND[identity.kind], id: identity.fingerprint };
+}
+
+/** The amr claim (RFC 8176) names a second factor. */
+export function hasMfa(claims: Readonly<Record<string, unknown>>): boolean {
+  const amr = claims.amr;
+  const values = typeof amr === 'string' ? [amr] : Array.isArray(amr) ? amr : [];
+  return values.some((v) => typeof v === 'string' && MFA_METHODS.has(v));
+}
+
+function principalEntity(identity: Identity, out: EntityJson[], roleSeen: Set<string>): { type: string; id: string } {
+  const uid = uidOf(identity);
+  if (identity.kind === 'anonymous') {
+    out.push({ uid, attrs: {}, parents: [] });
+    return uid;
+  }
+  const roles = [...new Set(identity.roles)];
+  out.push({
+    uid,
+    attrs: { subject: identity.subject, issuer: identity.issuer, provider: identity.provider },
+    parents: roles.map((id) => ({ type: 'Role', id })),
+  });
+  for (const id of roles) {
+    if (roleSeen.has(id)) continue;
+    roleSeen.add(id);
+    out.push({ uid: { type: 'Role', id }, attrs: {}, parents: [] });
+  }
+  return uid;
+}
+
+export function toCedar(req: DecisionRequest, intentTags: readonly string[]): CedarRequest {
+  const entities: EntityJson[] = [];
+  const roleSeen = new Set<string>();
+  const principal = principalEntity(req.identity, entities, roleSeen);
+  const person = req.identity.kind === 'anonymous' ? undefined : req.identity.onBehalfOf;
+  const context: Context = {
+    stage: req.stage,
+    method: req.identity.method,
+    kind: req.identity.kind,
+    mfa: hasMfa(req.identity.claims),
+    clientIp: req.clientIp,
+    time: Math.floor(req.nowMs / 1000),
+    actingForRoles: person ? [...new Set(person.roles)] : [],
+  };
+  if (person) {
+    // Always a User: only a person can be acted for.
+    const uid = principalEntity({ ...person, kind: 'user' }, entities, roleSeen);
+    context.actingFor = { __entity: uid };
+  }
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.params)) if (value !== undefined) params[name] = value;
+  const resource = { type: 'Route', id: req.routeId };
+  entities.push({ uid: resource, attrs: { tags: [...new Set([...req.tags, ...intentTags])] }, parents: [], tags: params });
+  return { principal, action: { type: 'Action', id: req.intent }, resource, context, entities };
+}
+
+let nextSetId = 0;
+
+function policyError(errors: string[], policyIds: string[] = []): PolicyDecision {
+  return { allow: false, policyIds, reason: 'authz.policy_error', errors };
+}
+
+function toDecision(answer: AuthorizationAnswer): PolicyDecision {
+  if (answer.type === 'failure') return policyError(answer.errors.map(describeError));
+  const { decision, diagnostics } = answer.response;
+  if (diagnostics.errors.length > 0) {
+    const ids = [...new Set(diagnostics.errors.map((e) => e.policyId))];
+    return policyError(diagnostics.errors.map((e) => `${e.policyId}: ${describeError(e.error)}`), ids);
+  }
+  if (decision === 'allow') return { allow: true, policyIds: diagnostics.reason, reason: 'ok', errors: [] };
+  return { allow: false, policyIds: diagnostics.reason, reason: 'authz.denied', errors: [] };
+}
+
+class CedarEngine implements PolicyEngine {
+  readonly generatedPolicies: string;
+  readonly schema: string;
+  readonly #setId: string;
+  readonly #catalog: ActionCatalog;
+  #disposed = false;
+
+  constructor(setId: string, catalog: ActionCatalog, schema: string, generatedPolicies: string) {
+    this.#setId = setId;
+    this.#catalog = catalog;
+    this.schema = schema;
+    this.generatedPolicies = generatedPolicies;
+  }
+
+  decide(req: DecisionRequest): PolicyDecision {
+    if (this.#disposed) return policyError(['the policy engine was disposed']);
+    const intentTags = this.#catalog.intents.get(req.intent);
+    if (intentTags === undefined) return policyError([`intent '${req.intent}' is not in the compiled policy schema`]);
+    const call = toCedar(req, intentTags);
+    return toDecision(statefulIsAuthorized({ ...call, preparsedPolicySetId: this.#setId, preparsedSchemaName: this.#setId, validateRequest: true }));
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    // cedar-wasm has no way to drop a preparsed entry: replace it with an empty one.
+    preparsePolicySet(this.#setId, { staticPolicies: {} });
+    preparseSchema(this.#setId, '');
+  }
+}
+
+function validationProblems(schema: string, policies: readonly SourcedPolicy[]): string[] {
+  const byId = new Map(policies.map((p) => [p.id, p]));
+  const answer = validate({
+    schema,
+    policies: { staticPolicies: Object.fromEntries(policies.map((p) => [p.id, p.text])) },
+    validationSettings: { mode: 'strict' },
+  });
+  if (answer.type === 'failure') return answer.errors.map((e) => `policy validation failed: ${describeError(e)}`);
+  return answer.validationErrors.map((e) => {
+    const p = byId.get(e.policyId);
+    const where = p === undefined ? '' : p.source === 'generated' ? 'generated policy: ' : `${p.source}${p.line ? `:${p.line}` : ''}: `;
+    return `${where}policy ${e.policyId}: ${describeError(e.error)}`;
+  });
+}
+
+export function compilePolicies(input: PolicyInput): CompileResult {
+  const { catalog, problems } = buildCatalog(input);
+  const generated = generatePolicies(input, catalog);
+  const written = parseFiles(input.files);
+  problems.push(...written.problems);
+  const all = [...generated, ...written.policies];
+  const seen = new Map<string, SourcedPolicy>();
+  for (const p of all) {
+    const first = seen.get(p.id);
+    if (first) problems.push(`${p.source}: policy id '${p.id}' is already used by ${first.source === 'generated' ? 'a generated policy' : first.source}`);
+    else seen.set(p.id, p);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const schema = schemaText(catalog);
+  const invalid = validationProblems(schema, all);
+  if (invalid.length > 0) return { ok: false, problems: invalid };
+
+  const setId = `cortex-policies-${++nextSetId}`;
+  const parsedSchema = preparseSchema(setId, schema);
+  const parsedSet = preparsePolicySet(setId, { staticPolicies: Object.fromEntries(all.map((p) => [p.id, p.text])) });
+  for (const r of [parsedSchema, parsedSet]) if (r.type === 'failure') return { ok: false, problems: r.errors.map(describeError) };
+  const text = generated.map((p) => p.text).join('\n\n');
+  return { ok: true, engine: new CedarEngine(setId, catalog, schema, `${text}\n`) };
+}
