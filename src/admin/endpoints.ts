@@ -6,6 +6,8 @@ import type { Config } from '../config/schema.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { apiKeyItem, apiKeysCollection } from './api-keys.ts';
 import type { ApiKeyAdmin } from './api-keys.ts';
+import { explainEndpoint } from './explain.ts';
+import type { ExplainWorldSource } from './explain.ts';
 import { redactSecrets } from './redact.ts';
 import { jsonReply, type AdminReply } from './replies.ts';
 
@@ -19,6 +21,8 @@ export interface AdminDeps {
   routes(): unknown[];
   /** The API key store and HMAC secret, when identity.apiKeys is configured. */
   apiKeys?(): ApiKeyAdmin | undefined;
+  /** The current snapshot's config, stage, router, providers and policies, for POST /api/explain. */
+  explainWorld?: ExplainWorldSource;
   log: Logger;
 }
 
@@ -64,6 +68,7 @@ export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
   '/api/config': api(({ deps }) => jsonReply(200, redactSecrets(deps.config()))),
   '/api/routes': api(({ deps }) => jsonReply(200, { routes: deps.routes() })),
   '/api/api-keys': api((ctx) => apiKeysCollection(ctx, ctx.deps.apiKeys?.()), ['GET', 'HEAD', 'POST']),
+  '/api/explain': api((ctx) => explainEndpoint(ctx, ctx.deps.explainWorld), ['POST']),
   '/api/api-keys/*': api((ctx) => apiKeyItem(ctx, ctx.deps.apiKeys?.()), ['DELETE']),
 };
 

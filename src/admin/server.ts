@@ -66,8 +66,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     res.setHeader('x-request-id', requestId);
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
-    // Only POST /api/api-keys reads a body (16 KB at most); after any other body the connection
-    // closes instead of draining an arbitrary upload.
+    // Only POST /api/api-keys and /api/explain read a body (16 KB at most); after a request with a
+    // body the connection closes rather than draining an arbitrary upload.
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
       res.setHeader('connection', 'close');
     }

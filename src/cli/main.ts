@@ -9,6 +9,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: 'create, list or revoke API keys: create --service NAME|--user NAME --role R [--expires 30d]; list; revoke KEYID (--config FILE [--stage S]; the cortex dev config without --config)',
     run: async (a) => (await import('./api-keys.ts')).runApiKeys(a),
   },
+  explain: {
+    summary: 'the policy decision for one caller and request: (--as NAME | --claims FILE | --token JWT) METHOD PATH [--config FILE] [--stage S] [--json]',
+    run: async (a) => (await import('./explain.ts')).runExplain(a),
+  },
   check: { summary: 'validate a config file for every stage (--config FILE [--stage S])', run: async (a) => (await import('./check.ts')).runCheck(a) },
 };
 

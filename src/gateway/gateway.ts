@@ -185,6 +185,10 @@ export class Gateway {
       status: () => this.status(),
       routes: () => this.routeList(),
       apiKeys: () => this.access.apiKeys,
+      explainWorld: () => {
+        const s = this.snapshot;
+        return { config: s.config, stage: s.stage, router: s.router, providers: s.providers, engine: s.policy };
+      },
       log: this.log,
     };
   }
