@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { Config, RouteConfig, Stage } from '../config/schema.ts';
 import { createAuthzFilter } from '../filters/authz/authz-filter.ts';
 import type { AuthzObserver } from '../filters/authz/authz-filter.ts';
+import { withDecisionCache } from '../policy/decision-cache.ts';
 import { compilePolicies } from '../policy/engine.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { HttpFilter } from './types.ts';
@@ -31,12 +32,14 @@ export function compileSnapshotPolicy(config: Config, problems: string[]): Polic
       problems.push(`policy.files.${i}: "${file}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   });
-  const compiled = compilePolicies({ grants: policy.grants, intents, agentForbidTags: policy.agents.forbidTags, files });
+  const input = { grants: policy.grants, intents, agentForbidTags: policy.agents.forbidTags, files };
+  const compiled = compilePolicies(input);
   if (!compiled.ok) {
     problems.push(...compiled.problems.map((p) => `policy: ${p}`));
     return undefined;
   }
-  return compiled.engine;
+  // Decisions are cached keyed on exactly the inputs the policies read (policy/policy-inputs.ts).
+  return withDecisionCache(compiled.engine, { policies: input });
 }
 
 /** The route's authz filter: none without a policy, and none for a public route that names no intent. */

@@ -131,8 +131,8 @@ function toDecision(answer: AuthorizationAnswer): PolicyDecision {
     const ids = [...new Set(diagnostics.errors.map((e) => e.policyId))];
     return policyError(diagnostics.errors.map((e) => `${e.policyId}: ${describeError(e.error)}`), ids);
   }
-  if (decision === 'allow') return { allow: true, policyIds: diagnostics.reason, reason: 'ok', errors: [] };
-  return { allow: false, policyIds: diagnostics.reason, reason: 'authz.denied', errors: [] };
+  if (decision === 'allow') return { allow: true, policyIds: [...diagnostics.reason].sort(), reason: 'ok', errors: [] };
+  return { allow: false, policyIds: [...diagnostics.reason].sort(), reason: 'authz.denied', errors: [] };
 }
 
 class CedarEngine implements PolicyEngine {
