@@ -26,6 +26,35 @@ const pathTemplate = z
     'a {param} must be a whole path segment, like /orders/{id}',
   );
 
+// Cedar's reserved words, and `tags` (the Route's own attribute), cannot name a resource attribute.
+const RESERVED_ATTRS = new Set(['tags', 'true', 'false', 'if', 'then', 'else', 'in', 'is', 'like', 'has', 'principal', 'action', 'resource', 'context']);
+const attributeName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Cedar attribute name (letters, digits, _)')
+  .refine((n) => !RESERVED_ATTRS.has(n), 'reserved: tags and Cedar keywords cannot name a resource attribute');
+const answerField = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a field of the JSON answer, dotted for a nested one (owner, customer.id)');
+
+const attributeSource = z
+  .strictObject({
+    url: z
+      .string()
+      .refine((u) => {
+        try {
+          return /^https?:$/.test(new URL(u.replace(/\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x')).protocol);
+        } catch {
+          return false;
+        }
+      }, 'an http(s) URL, with {param} for a path parameter of the route (http://orders.internal/orders/{id})')
+      .describe("URL template of the lookup (GET); {name} takes the route's path parameter, percent-encoded."),
+    pick: z
+      .record(attributeName, z.union([answerField, z.strictObject({ field: answerField, type: z.enum(['string', 'set']) })]))
+      .refine((p) => Object.keys(p).length > 0, 'pick at least one attribute')
+      .describe("Cedar attribute name → the answer's field: a string (String), or { field, type: set } for an array of strings (Set<String>)."),
+    timeoutMs: durationMs.default(2000).describe('How long the lookup may take; past it the request is denied (authz.attribute_unavailable).'),
+    cacheSeconds: z.number().int().min(0).max(3600).default(5).describe('How long an answer is reused for the same URL (0: never).'),
+  })
+  .describe('An HTTP lookup that gives the policies attributes of the object the request names (resource.owner).');
+
 export const route = z
   .strictObject({
     description: z.string().optional().describe('Free text for people reading the config.'),
@@ -55,6 +84,10 @@ export const route = z
     intent: routeIntent.optional().describe('What the route does, as an action policy names (orders:read). With a policy section, an authenticated route without an intent is denied and reported, never open.'),
     tags: routeTags.describe('Tags of the intent (destructive, pii, admin): policies and agent limits can name them.'),
     policyMode: z.enum(['enforce', 'shadow']).optional().describe("Overrides policy.mode for this route."),
+    resource: z
+      .strictObject({ attributes: attributeSource })
+      .optional()
+      .describe('Where the attributes of the object this route names come from, so policies can check ownership. A failed lookup denies; a 404 leaves the attributes absent.'),
     timeoutMs: durationMs.optional().describe("Overrides the upstream's timeoutMs for this route."),
     maxBodyBytes: z
       .number()
@@ -134,5 +167,15 @@ export const route = z
       })
       .optional()
       .describe('Cross-origin (CORS) policy answered by the gateway: preflights are answered here and never reach the upstream.'),
+  })
+  .superRefine((r, ctx) => {
+    const source = r.resource?.attributes;
+    if (source === undefined) return;
+    const declared = new Set([...(r.match.path ?? r.match.prefix ?? '').matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]));
+    for (const m of source.url.matchAll(/\{([^}]*)\}/g)) {
+      if (!declared.has(m[1])) {
+        ctx.addIssue({ code: 'custom', path: ['resource', 'attributes', 'url'], message: `{${m[1]}} is not a path parameter of this route's match` });
+      }
+    }
   })
   .describe('A route: what it matches and where it goes.');

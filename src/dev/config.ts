@@ -1,5 +1,9 @@
 // The `cortex dev` configuration: the demo orders API behind the gateway. Written as YAML text so
 // that `cortex check` (with no --config) validates exactly what `cortex dev` runs.
+import { join } from 'node:path';
+
+/** The demo's hand-written Cedar (ownership of orders); it ships in the repository next to this file. */
+export const DEV_POLICY_FILE = join(import.meta.dirname, 'policies', 'orders.cedar');
 export interface DevConfigOptions {
   gatewayPort: number;
   adminPort: number;
@@ -104,6 +108,13 @@ routes:
     upstream: orders
     auth: [bearer, api_key, session]
     intent: orders:read
+    # Who owns the order, for the ownership rules in src/dev/policies/orders.cedar.
+    resource:
+      attributes:
+        url: '${o.ordersUrl}/orders/{id}'
+        pick: { owner: owner }
+        timeoutMs: 2000
+        cacheSeconds: 5
   orders-delete:
     match: { methods: [DELETE], path: '/orders/{id}' }
     upstream: orders
@@ -119,13 +130,16 @@ routes:
 policy:
   # Which roles hold which intents (roles come from identity.providers.dev.roles.map, and from the
   # service and agent clients). An agent acting for a person gets at most what both hold, and never
-  # a destructive intent. Object-level checks (bob sees only his orders) are the next step.
+  # a destructive intent. Ownership (bob reads only his own orders, through orders-read's attribute
+  # source) is written in Cedar in the file below.
   grants:
     admin: ['orders:*', 'app:view']
     support: ['orders:read', 'app:view']
     customer: ['orders:read', 'orders:create', 'app:view']
     reporting: ['orders:read']
     agent: ['orders:read', 'orders:create']
+  files:
+    - ${JSON.stringify(DEV_POLICY_FILE)}
 audit:
   sinks:
     - { type: jsonl, path: ${o.auditPath} }

@@ -5,10 +5,25 @@ import { resolve } from 'node:path';
 import type { Config, RouteConfig, Stage } from '../config/schema.ts';
 import { createAuthzFilter } from '../filters/authz/authz-filter.ts';
 import type { AuthzObserver } from '../filters/authz/authz-filter.ts';
+import { createAttributeSource, pickType } from '../policy/attribute-source.ts';
 import { withDecisionCache } from '../policy/decision-cache.ts';
 import { compilePolicies } from '../policy/engine.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { HttpFilter } from './types.ts';
+
+/** The Route attributes the routes' attribute sources give; one name, one type across routes. */
+function resourceAttributeTypes(config: Config, problems: string[]): Map<string, 'string' | 'set'> {
+  const types = new Map<string, 'string' | 'set'>();
+  for (const [id, rc] of Object.entries(config.routes)) {
+    for (const [name, spec] of Object.entries(rc.resource?.attributes.pick ?? {})) {
+      const type = pickType(spec);
+      const known = types.get(name);
+      if (known !== undefined && known !== type) problems.push(`routes.${id}.resource.attributes.pick.${name}: another route gives ${name} as a ${known}; one attribute, one type`);
+      else types.set(name, type);
+    }
+  }
+  return types;
+}
 
 /** Compiles config.policy; undefined engine when there is no policy section (authentication only). */
 export function compileSnapshotPolicy(config: Config, problems: string[]): PolicyEngine | undefined {
@@ -33,7 +48,7 @@ export function compileSnapshotPolicy(config: Config, problems: string[]): Polic
     }
   });
   const input = { grants: policy.grants, intents, agentForbidTags: policy.agents.forbidTags, files };
-  const compiled = compilePolicies(input);
+  const compiled = compilePolicies({ ...input, resourceAttributes: resourceAttributeTypes(config, problems) });
   if (!compiled.ok) {
     problems.push(...compiled.problems.map((p) => `policy: ${p}`));
     return undefined;
@@ -47,5 +62,7 @@ export function authzFilterFor(engine: PolicyEngine | undefined, config: Config,
   if (engine === undefined || config.policy === undefined) return undefined;
   const publicRoute = rc.auth === 'none' || (Array.isArray(rc.auth) && rc.auth.length === 0);
   if (publicRoute && rc.intent === undefined) return undefined;
-  return createAuthzFilter(engine, { intent: rc.intent, tags: rc.tags, mode: rc.policyMode ?? config.policy.mode, stage }, observe);
+  const source = rc.resource?.attributes;
+  const attributes = source === undefined ? undefined : createAttributeSource(source);
+  return createAuthzFilter(engine, { intent: rc.intent, tags: rc.tags, mode: rc.policyMode ?? config.policy.mode, stage, ...(attributes ? { attributes } : {}) }, observe);
 }

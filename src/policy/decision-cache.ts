@@ -42,6 +42,7 @@ export function keyFor(r: Reads): KeyFn | undefined {
   if (r.all || r.context.has('time')) return undefined;
   const attrs = [...r.principalAttrs].sort();
   const params = [...r.params].sort();
+  const resAttrs = [...r.resourceAttrs].sort();
   const ctx = r.context;
   return (req) => {
     const who = req.identity;
@@ -54,6 +55,7 @@ export function keyFor(r: Reads): KeyFn | undefined {
     if (r.resourceTags) parts.push(sortedUnique(req.tags));
     if (r.allParams) parts.push(Object.entries(req.params).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     else if (params.length > 0) parts.push(params.map((p) => req.params[p] ?? null));
+    if (resAttrs.length > 0) parts.push(resAttrs.map((a) => req.resourceAttributes?.[a] ?? null));
     if (ctx.has('stage')) parts.push(req.stage);
     if (ctx.has('method')) parts.push(who.method);
     if (ctx.has('mfa')) parts.push(hasMfa(who.claims));

@@ -7,12 +7,16 @@ import type { AuthorizationAnswer, Context, EntityJson, EntityUidJson } from '@c
 import type { Identity } from '../gateway/types.ts';
 import { describeError, generatePolicies, parseFiles } from './policies.ts';
 import type { SourcedPolicy } from './policies.ts';
+import { analyzePolicy } from './policy-inputs.ts';
 import { buildCatalog, schemaText } from './schema.ts';
-import type { ActionCatalog } from './schema.ts';
+import type { ActionCatalog, ResourceAttributeTypes } from './schema.ts';
+import type { ResourceAttributes } from './attribute-source.ts';
 
 
 export type { PolicyInput } from './input.ts';
 import type { PolicyInput } from './input.ts';
+/** What the engine compiles: the policy input, and the resource attributes routes' attribute sources give. */
+export type EngineInput = PolicyInput & { resourceAttributes?: ResourceAttributeTypes };
 export type CompileResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: string[] };
 
 export interface DecisionRequest {
@@ -22,6 +26,8 @@ export interface DecisionRequest {
   tags: readonly string[];
   /** Path parameters; policies read them as the Route's entity tags. */
   params: Readonly<Record<string, string | undefined>>;
+  /** Attributes of the object the request names, from the route's attribute source (absent ones are absent). */
+  resourceAttributes?: ResourceAttributes;
   stage: string;
   clientIp: string;
   nowMs: number;
@@ -114,7 +120,10 @@ export function toCedar(req: DecisionRequest, intentTags: readonly string[]): Ce
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.params)) if (value !== undefined) params[name] = value;
   const resource = { type: 'Route', id: req.routeId };
-  entities.push({ uid: resource, attrs: { tags: [...new Set([...req.tags, ...intentTags])] }, parents: [], tags: params });
+  const attrs: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.resourceAttributes ?? {})) attrs[name] = typeof value === 'string' ? value : [...value];
+  attrs.tags = [...new Set([...req.tags, ...intentTags])];
+  entities.push({ uid: resource, attrs, parents: [], tags: params });
   return { principal, action: { type: 'Action', id: req.intent }, resource, context, entities };
 }
 
@@ -181,7 +190,19 @@ function validationProblems(schema: string, policies: readonly SourcedPolicy[]):
   });
 }
 
-export function compilePolicies(input: PolicyInput): CompileResult {
+// Cedar types `resource has x` as false when the schema has no x, so `resource has x && ...`
+// validates and never applies: an attribute no route's source gives fails the load instead.
+function undeclaredAttributes(policies: readonly SourcedPolicy[], declared: ResourceAttributeTypes = new Map()): string[] {
+  const problems: string[] = [];
+  for (const p of policies) {
+    for (const name of analyzePolicy(p.text).reads.resourceAttrs) {
+      if (!declared.has(name)) problems.push(`${p.source}${p.line ? `:${p.line}` : ''}: policy ${p.id} reads resource.${name}, which no route's attribute source (resource.attributes.pick) gives`);
+    }
+  }
+  return problems;
+}
+
+export function compilePolicies(input: EngineInput): CompileResult {
   const { catalog, problems } = buildCatalog(input);
   const generated = generatePolicies(input, catalog);
   const written = parseFiles(input.files);
@@ -195,9 +216,11 @@ export function compilePolicies(input: PolicyInput): CompileResult {
   }
   if (problems.length > 0) return { ok: false, problems };
 
-  const schema = schemaText(catalog);
+  const schema = schemaText(catalog, input.resourceAttributes);
   const invalid = validationProblems(schema, all);
   if (invalid.length > 0) return { ok: false, problems: invalid };
+  const undeclared = undeclaredAttributes(written.policies, input.resourceAttributes);
+  if (undeclared.length > 0) return { ok: false, problems: undeclared };
 
   const setId = `cortex-policies-${++nextSetId}`;
   const parsedSchema = preparseSchema(setId, schema);

@@ -113,6 +113,9 @@ export function explain(world: ExplainWorld, req: ExplainRequest): ExplainResult
   if (rc.intent === undefined) return done({ ...out, reason: 'authz.no_intent', notes: [...out.notes, 'this route declares no intent, so no one may use it'] });
   const subject = publicRoute ? ANONYMOUS : identity;
   if (publicRoute) out.notes.push('a public route with an intent: decided for the anonymous caller, whoever is asking');
+  if (rc.resource?.attributes !== undefined) {
+    out.notes.push(`decided without the route's resource attributes (${Object.keys(rc.resource.attributes.pick).join(', ')}): explain does not call the attribute source, so rules that compare them (ownership) do not apply here`);
+  }
   const d = world.engine.decide({
     identity: subject,
     intent: rc.intent,

@@ -16,6 +16,8 @@ export interface Reads {
   resourceTags: boolean;
   allParams: boolean;
   params: Set<string>;
+  /** Route attributes from an attribute source (resource.owner) read or tested with `has`. */
+  resourceAttrs: Set<string>;
   /** Context fields read directly: stage, method, kind, mfa, clientIp, time, actingFor (presence), actingForRoles. */
   context: Set<string>;
   /** The acted-for person as an entity: its id, roles and attributes. */
@@ -25,7 +27,7 @@ export interface Reads {
 export function noReads(): Reads {
   return {
     all: false, principalId: false, principalRoles: false, principalAttrs: new Set(), routeId: false, resourceTags: false,
-    allParams: false, params: new Set(), context: new Set(), actingForEntity: false,
+    allParams: false, params: new Set(), resourceAttrs: new Set(), context: new Set(), actingForEntity: false,
   };
 }
 
@@ -39,6 +41,7 @@ export function mergeReads(into: Reads, from: Reads): void {
   into.actingForEntity ||= from.actingForEntity;
   for (const a of from.principalAttrs) into.principalAttrs.add(a);
   for (const p of from.params) into.params.add(p);
+  for (const a of from.resourceAttrs) into.resourceAttrs.add(a);
   for (const c of from.context) into.context.add(c);
 }
 
@@ -109,6 +112,7 @@ class Walker {
   attr(k: Known, name: string): void {
     if (k === 'principal' && PRINCIPAL_ATTRS.has(name)) this.r.principalAttrs.add(name);
     else if (k === 'resource' && name === 'tags') this.r.resourceTags = true;
+    else if (k === 'resource') this.r.resourceAttrs.add(name);
     else if (k === 'actingFor') this.r.actingForEntity = true;
     else this.r.all = true;
   }

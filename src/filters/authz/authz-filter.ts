@@ -1,15 +1,20 @@
 // authz: decides ctx.identity's request against the snapshot's Cedar policies (policy/engine.ts)
 // and sets ctx.decision. A deny is 403 authz.denied naming the intent that was missing (never the
-// policy text); in shadow mode the decision is recorded and the request goes on.
+// policy text); in shadow mode the decision is recorded and the request goes on. A route with an
+// attribute source looks the object's attributes up first (the filter is async only there); a
+// failed lookup denies with authz.attribute_unavailable.
+import type { AttributeSource, ResourceAttributes } from '../../policy/attribute-source.ts';
 import type { PolicyEngine } from '../../policy/engine.ts';
 import { CONTINUE } from '../../gateway/types.ts';
-import type { FilterResult, HttpFilter, RequestContext } from '../../gateway/types.ts';
+import type { FilterResult, HttpFilter, Identity, RequestContext } from '../../gateway/types.ts';
 
 export interface AuthzRoute {
   readonly intent: string | undefined;
   readonly tags: readonly string[];
   readonly mode: 'enforce' | 'shadow';
   readonly stage: string;
+  /** Where the attributes of the object the request names come from (resource.owner). */
+  readonly attributes?: AttributeSource;
 }
 
 export interface AuthzObserver {
@@ -17,9 +22,52 @@ export interface AuthzObserver {
 }
 
 export function createAuthzFilter(engine: PolicyEngine, route: AuthzRoute, observe?: AuthzObserver): HttpFilter {
+  const decide = (ctx: RequestContext, identity: Identity, intent: string, resourceAttributes?: ResourceAttributes): FilterResult => {
+    const d = engine.decide({
+      identity,
+      intent,
+      routeId: ctx.route.id,
+      tags: route.tags,
+      params: ctx.request.params,
+      ...(resourceAttributes ? { resourceAttributes } : {}),
+      stage: route.stage,
+      clientIp: ctx.request.clientIp,
+      nowMs: ctx.time,
+    });
+    ctx.decision = { allow: d.allow, mode: route.mode, policyIds: d.policyIds, reason: d.reason, intent };
+    if (d.errors.length > 0) ctx.log.error({ route: ctx.route.id, intent, errors: d.errors }, 'a policy failed to evaluate: denied');
+    if (d.allow) {
+      observe?.(ctx.route.id, intent, 'allow');
+      return CONTINUE;
+    }
+    if (route.mode === 'shadow') {
+      observe?.(ctx.route.id, intent, 'shadow_deny');
+      return CONTINUE;
+    }
+    observe?.(ctx.route.id, intent, d.reason === 'authz.policy_error' ? 'error' : 'deny');
+    const who = identity.kind === 'anonymous' ? 'an anonymous caller' : `${identity.subject} (${identity.kind})`;
+    return {
+      action: 'reply',
+      reply: { code: d.reason === 'authz.policy_error' ? 'authz.policy_error' : 'authz.denied', detail: `${intent} is not granted to ${who} here.` },
+    };
+  };
+
+  const lookupThenDecide = async (ctx: RequestContext, identity: Identity, intent: string, source: AttributeSource): Promise<FilterResult> => {
+    const found = await source.lookup(ctx.request.params);
+    if (found.ok) return decide(ctx, identity, intent, found.attributes);
+    ctx.decision = { allow: false, mode: route.mode, policyIds: [], reason: 'authz.attribute_unavailable', intent };
+    ctx.log.warn({ route: ctx.route.id, intent, error: found.error }, 'the attribute lookup failed: denied');
+    if (route.mode === 'shadow') {
+      observe?.(ctx.route.id, intent, 'shadow_deny');
+      return CONTINUE;
+    }
+    observe?.(ctx.route.id, intent, 'error');
+    return { action: 'reply', reply: { code: 'authz.attribute_unavailable', detail: `${intent} cannot be decided now: the attributes it needs are unavailable.` } };
+  };
+
   return {
     name: 'authz',
-    onRequest(ctx: RequestContext): FilterResult {
+    onRequest(ctx: RequestContext): FilterResult | Promise<FilterResult> {
       const identity = ctx.identity;
       if (route.intent === undefined) {
         // A policy is configured and this route says nothing of what it does: never silently open.
@@ -29,32 +77,8 @@ export function createAuthzFilter(engine: PolicyEngine, route: AuthzRoute, obser
         return route.mode === 'shadow' ? CONTINUE : { action: 'reply', reply: { code: 'authz.no_intent', detail: 'This route has no declared intent, so no one may use it until it does.' } };
       }
       if (identity === undefined) return { action: 'reply', reply: { code: 'authz.denied', detail: `This needs the intent ${route.intent}.` } };
-      const d = engine.decide({
-        identity,
-        intent: route.intent,
-        routeId: ctx.route.id,
-        tags: route.tags,
-        params: ctx.request.params,
-        stage: route.stage,
-        clientIp: ctx.request.clientIp,
-        nowMs: ctx.time,
-      });
-      ctx.decision = { allow: d.allow, mode: route.mode, policyIds: d.policyIds, reason: d.reason, intent: route.intent };
-      if (d.errors.length > 0) ctx.log.error({ route: ctx.route.id, intent: route.intent, errors: d.errors }, 'a policy failed to evaluate: denied');
-      if (d.allow) {
-        observe?.(ctx.route.id, route.intent, 'allow');
-        return CONTINUE;
-      }
-      if (route.mode === 'shadow') {
-        observe?.(ctx.route.id, route.intent, 'shadow_deny');
-        return CONTINUE;
-      }
-      observe?.(ctx.route.id, route.intent, d.reason === 'authz.policy_error' ? 'error' : 'deny');
-      const who = identity.kind === 'anonymous' ? 'an anonymous caller' : `${identity.subject} (${identity.kind})`;
-      return {
-        action: 'reply',
-        reply: { code: d.reason === 'authz.policy_error' ? 'authz.policy_error' : 'authz.denied', detail: `${route.intent} is not granted to ${who} here.` },
-      };
+      if (route.attributes !== undefined) return lookupThenDecide(ctx, identity, route.intent, route.attributes);
+      return decide(ctx, identity, route.intent);
     },
   };
 }
