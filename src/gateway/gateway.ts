@@ -89,6 +89,7 @@ export class Gateway {
     this.metrics = createMetrics();
     this.identity = new IdentityRuntime({ log: this.log });
     this.metrics.setIdentityStats(() => this.identityStats());
+    this.metrics.setPolicyStats(() => this.snapshot.policy?.stats());
     this.access = buildAccess(config, {
       log: this.log,
       provider: (name) => this.snapshot.providers.get(name),

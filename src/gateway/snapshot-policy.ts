@@ -7,6 +7,7 @@ import { createAuthzFilter } from '../filters/authz/authz-filter.ts';
 import type { AuthzObserver } from '../filters/authz/authz-filter.ts';
 import { createAttributeSource, pickType } from '../policy/attribute-source.ts';
 import { withDecisionCache } from '../policy/decision-cache.ts';
+import type { CachedPolicyEngine } from '../policy/decision-cache.ts';
 import { compilePolicies } from '../policy/engine.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { HttpFilter } from './types.ts';
@@ -26,7 +27,7 @@ function resourceAttributeTypes(config: Config, problems: string[]): Map<string,
 }
 
 /** Compiles config.policy; undefined engine when there is no policy section (authentication only). */
-export function compileSnapshotPolicy(config: Config, problems: string[]): PolicyEngine | undefined {
+export function compileSnapshotPolicy(config: Config, problems: string[]): CachedPolicyEngine | undefined {
   const policy = config.policy;
   if (policy === undefined) return undefined;
   const intents = new Map<string, readonly string[]>();

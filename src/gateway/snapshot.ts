@@ -19,7 +19,7 @@ import { AMBIGUITY } from './normalize.ts';
 import { createRouter, paramNames } from './router.ts';
 import type { Router } from './router.ts';
 import { authzFilterFor, compileSnapshotPolicy } from './snapshot-policy.ts';
-import type { PolicyEngine } from '../policy/engine.ts';
+import type { CachedPolicyEngine } from '../policy/decision-cache.ts';
 import type { AuthzObserver } from '../filters/authz/authz-filter.ts';
 import type { CompiledRoute, HttpFilter } from './types.ts';
 
@@ -38,8 +38,8 @@ export interface Snapshot {
   readonly createdAt: number;
   /** This generation's compiled identity providers, by name. */
   readonly providers: ReadonlyMap<string, CompiledProvider>;
-  /** The compiled policies; undefined without a policy section (authentication only). */
-  readonly policy: PolicyEngine | undefined;
+  /** The compiled policies behind the decision cache; undefined without a policy section (authentication only). */
+  readonly policy: CachedPolicyEngine | undefined;
 }
 
 export interface SnapshotDeps {

@@ -8,6 +8,37 @@ export interface IdentityStats {
   providers: Record<string, { ready: boolean; keys: number; fetches: number; failures: number }>;
 }
 
+export interface PolicyCacheStats {
+  hits: number;
+  misses: number;
+  size: number;
+}
+
+/** The decision cache of the serving snapshot's policies (a reload starts a new cache). */
+export function registerPolicyMetrics(registry: Registry, stats: () => PolicyCacheStats | undefined): void {
+  new Counter({
+    name: 'cortex_decision_cache_lookups_total',
+    help: 'Policy decisions, by result: hit (answered from the decision cache) or miss (evaluated by Cedar), since the serving config was loaded.',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      this.reset();
+      if (!s) return;
+      this.inc({ result: 'hit' }, s.hits);
+      this.inc({ result: 'miss' }, s.misses);
+    },
+  });
+  new Gauge({
+    name: 'cortex_decision_cache_entries',
+    help: 'Decisions held in the decision cache.',
+    registers: [registry],
+    collect() {
+      this.set(stats()?.size ?? 0);
+    },
+  });
+}
+
 export function registerIdentityMetrics(registry: Registry, stats: () => IdentityStats | undefined): void {
   new Counter({
     name: 'cortex_token_cache_lookups_total',

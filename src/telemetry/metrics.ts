@@ -2,8 +2,8 @@
 // gateways in one process (tests, `cortex dev`) never share or collide on series. Per-request
 // metrics use the Map-backed families in metric-families.ts; rare ones use prom-client directly.
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { registerIdentityMetrics } from './identity-metrics.ts';
-import type { IdentityStats } from './identity-metrics.ts';
+import { registerIdentityMetrics, registerPolicyMetrics } from './identity-metrics.ts';
+import type { IdentityStats, PolicyCacheStats } from './identity-metrics.ts';
 import { CounterFamily, HistogramFamily } from './metric-families.ts';
 
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout';
@@ -27,6 +27,8 @@ export interface GatewayMetrics {
   authz(route: string, intent: string, result: string): void;
   /** Where scrapes read the identity plane's counters from. */
   setIdentityStats(source: () => IdentityStats): void;
+  /** Where scrapes read the decision cache's counters from. */
+  setPolicyStats(source: () => PolicyCacheStats | undefined): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -109,6 +111,8 @@ export function createMetrics(): GatewayMetrics {
   ]);
   let identityStats: (() => IdentityStats) | undefined;
   registerIdentityMetrics(registry, () => identityStats?.());
+  let policyStats: (() => PolicyCacheStats | undefined) | undefined;
+  registerPolicyMetrics(registry, () => policyStats?.());
   // Set twice per request, so it is a plain variable read only when scraped.
   let inflight = 0;
   new Gauge({
@@ -162,6 +166,9 @@ export function createMetrics(): GatewayMetrics {
     },
     setIdentityStats(source) {
       identityStats = source;
+    },
+    setPolicyStats(source) {
+      policyStats = source;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

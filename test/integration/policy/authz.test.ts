@@ -120,3 +120,19 @@ describe('modes and gaps', () => {
     assertProblem(reply, 401, 'authn.missing');
   });
 });
+
+test('a repeated decision comes from the decision cache, and /metrics says so', async () => {
+  const metric = async (result: string): Promise<number> => {
+    const body = (await send(`${g.gw.adminUrl}/metrics`)).body;
+    const line = body.split('\n').find((l) => l.startsWith(`cortex_decision_cache_lookups_total{result="${result}"}`));
+    return Number(line?.split(' ').at(-1) ?? 0);
+  };
+  const token = await idp.tokenFor({ sub: 'carol', claims: { groups: ['customers'] } });
+  await call('GET', '/orders', token);
+  const hitsBefore = await metric('hit');
+  const missesBefore = await metric('miss');
+  assert.equal((await call('GET', '/orders', token)).reply.status, 200);
+  assert.equal((await call('GET', '/orders', await idp.tokenFor({ sub: 'bob' }))).reply.status, 200, 'another customer: the same inputs');
+  assert.equal(await metric('hit'), hitsBefore + 2);
+  assert.equal(await metric('miss'), missesBefore);
+});
