@@ -27,16 +27,26 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 /** `body` is the config without version/listen/audit, e.g. `upstreams: ...\nroutes: ...`. */
 export async function startTestGateway(
   body: string,
-  opts: { env?: NodeJS.ProcessEnv; watch?: boolean; /** More `gateway:` keys, e.g. `tls: {...}`. */ gateway?: string } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    watch?: boolean;
+    /** More `gateway:` keys, e.g. `tls: {...}`. */
+    gateway?: string;
+    /** A fixed port (a login redirect URI has to name it); 0 by default. */
+    port?: number;
+    /** A directory the caller owns (kept on close, e.g. for a store that outlives a restart); a temp dir by default. */
+    dir?: string;
+  } = {},
 ): Promise<TestGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'cortex-test-'));
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cortex-test-'));
   const auditFile = join(dir, 'audit.jsonl');
   const configFile = join(dir, 'cortex.yaml');
   const render = (b: string) =>
     [
       'version: 1',
       'gateway:',
-      '  listen: { host: 127.0.0.1, port: 0 }',
+      `  listen: { host: 127.0.0.1, port: ${opts.port ?? 0} }`,
       ...(opts.gateway ? [`  ${opts.gateway}`] : []),
       'admin:',
       '  listen: { host: 127.0.0.1, port: 0 }',
@@ -56,7 +66,7 @@ export async function startTestGateway(
       watch: opts.watch ?? false,
     });
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true }); // a config that does not start leaves no temp dir
+    if (ownDir) rmSync(dir, { recursive: true, force: true }); // a config that does not start leaves no temp dir
     throw err;
   }
   const port = runtime.addresses.gateway.port;
@@ -86,7 +96,7 @@ export async function startTestGateway(
     },
     async close() {
       await runtime.close(1_000);
-      rmSync(dir, { recursive: true, force: true });
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -124,8 +124,10 @@ export const DEFAULT_MAX_IN_FLIGHT = 64;
 
 export interface CachedIntrospectorOptions {
   maxCacheSeconds: number;
-  maxEntries: number;
-  maxInFlight: number;
+  /** DEFAULT_MAX_ENTRIES when unset. */
+  maxEntries?: number;
+  /** DEFAULT_MAX_IN_FLIGHT when unset. */
+  maxInFlight?: number;
   now: () => number;
   log: Logger;
   /** One request to the provider; must not throw. */
@@ -135,7 +137,8 @@ export interface CachedIntrospectorOptions {
 
 /** Wraps a provider request with the answer cache and single flight per digest. */
 export function createCachedIntrospector(opts: CachedIntrospectorOptions): TokenIntrospector {
-  const cache = createAnswerCache(opts);
+  const cache = createAnswerCache({ ...opts, maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES });
+  const maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const inFlight = new Map<string, Promise<IntrospectionResult>>();
   let closed = false;
   let refused = 0;
@@ -156,9 +159,9 @@ export function createCachedIntrospector(opts: CachedIntrospectorOptions): Token
       if (cached !== undefined) return Promise.resolve(cached);
       const pending = inFlight.get(digest);
       if (pending !== undefined) return pending;
-      if (inFlight.size >= opts.maxInFlight) {
+      if (inFlight.size >= maxInFlight) {
         refused++;
-        if (refused === 1 || refused % 1000 === 0) opts.log.warn({ refused, maxInFlight: opts.maxInFlight }, 'introspection requests at their limit: new opaque tokens are answered unavailable');
+        if (refused === 1 || refused % 1000 === 0) opts.log.warn({ refused, maxInFlight }, 'introspection requests at their limit: new opaque tokens are answered unavailable');
         return Promise.resolve({ kind: 'unavailable' });
       }
       const request = askOnce(token)

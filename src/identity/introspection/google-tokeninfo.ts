@@ -2,7 +2,7 @@
 // (https://oauth2.googleapis.com/tokeninfo) answers 200 with the token's details, 400 when invalid.
 import { Agent, request } from 'undici';
 import type { IntrospectionResult, TokenIntrospector } from '../types.ts';
-import { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_IN_FLIGHT, activeClaimsProblem, checkEndpoint, createCachedIntrospector, describeError } from './answer-cache.ts';
+import { activeClaimsProblem, checkEndpoint, createCachedIntrospector, describeError } from './answer-cache.ts';
 import type { IntrospectorOptions } from './rfc7662.ts';
 
 export const GOOGLE_ISSUER = 'https://accounts.google.com';
@@ -79,8 +79,8 @@ export function createGoogleTokenInfoIntrospector(opts: GoogleTokenInfoOptions):
 
   return createCachedIntrospector({
     maxCacheSeconds: opts.maxCacheSeconds,
-    maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-    maxInFlight: opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    maxEntries: opts.maxEntries,
+    maxInFlight: opts.maxInFlight,
     now,
     log,
     ask,

@@ -2,7 +2,7 @@
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { IntrospectionResult, TokenIntrospector } from '../types.ts';
-import { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_IN_FLIGHT, activeClaimsProblem, checkEndpoint, createCachedIntrospector, describeError } from './answer-cache.ts';
+import { activeClaimsProblem, checkEndpoint, createCachedIntrospector, describeError } from './answer-cache.ts';
 
 export interface IntrospectorOptions {
   issuer: string;
@@ -56,8 +56,8 @@ export function createRfc7662Introspector(opts: IntrospectorOptions): TokenIntro
 
   return createCachedIntrospector({
     maxCacheSeconds: opts.maxCacheSeconds,
-    maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-    maxInFlight: opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    maxEntries: opts.maxEntries,
+    maxInFlight: opts.maxInFlight,
     now,
     log,
     ask,

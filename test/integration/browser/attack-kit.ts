@@ -6,16 +6,12 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page, Response } from 'playwright-core';
-import { startRuntime } from '../../../src/cli/run-gateway.ts';
-import type { Runtime } from '../../../src/cli/run-gateway.ts';
 import { startIdpHost } from '../../../src/dev/idp/index.ts';
 import type { IdpHost } from '../../../src/dev/idp/index.ts';
-import { createLogger } from '../../../src/telemetry/logger.ts';
-import { eventually } from '../../helpers/gateway-checks.ts';
 import type { Reply } from '../../helpers/gateway-checks.ts';
 import { startUpstream } from '../../helpers/upstream.ts';
 import type { TestUpstream } from '../../helpers/upstream.ts';
-import { reservePort, SECRET_A, SESSION_COOKIE } from '../session/flow-kit.ts';
+import { reservePort, SECRET_A, SESSION_COOKIE, startSessionGateway } from '../session/flow-kit.ts';
 
 export interface Attacker {
   port: number;
@@ -51,15 +47,7 @@ export async function startAttackStage(): Promise<AttackStage> {
   const attacker = await startAttacker();
   const web = idp.clients['cortex-web'];
   assert.ok(web, 'the dev IdP has the web client');
-  const configText = [
-    'version: 1',
-    'gateway:',
-    `  listen: { host: 127.0.0.1, port: ${port} }`,
-    'admin:',
-    '  listen: { host: 127.0.0.1, port: 0 }',
-    '  token: test-admin-token-0123456789',
-    'log: { level: silent }',
-    'audit: { sinks: [] }',
+  const gw = await startSessionGateway(port, [
     'identity:',
     '  providers:',
     '    dev:',
@@ -77,19 +65,14 @@ export async function startAttackStage(): Promise<AttackStage> {
     'routes:',
     '  home: { match: { path: / }, upstream: up, auth: [session] }',
     '  orders: { match: { prefix: /orders/ }, upstream: up, auth: [session] }',
-  ].join('\n');
-  const runtime: Runtime = await startRuntime({ configText, env: process.env, log: createLogger({ level: 'silent' }), watch: false });
-  await eventually(() => {
-    const c = runtime.gateway.readiness().components;
-    return c.identity && c.sessions ? true : undefined;
-  }, 'identity provider keys and session discovery', 10_000);
+  ]);
   return {
     origin,
     idp,
     upstream,
     attacker,
     async close() {
-      await runtime.close(1_000);
+      await gw.close();
       await new Promise<void>((resolve) => {
         attacker.server.closeAllConnections();
         attacker.server.close(() => resolve());

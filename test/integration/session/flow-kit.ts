@@ -2,19 +2,17 @@
 // identity.sessions on a port reserved beforehand (the IdP must know its callback URL before it
 // starts), a recording upstream, and a small user agent with a cookie jar that follows redirects.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditEvent } from '../../../src/audit/event.ts';
-import { startRuntime } from '../../../src/cli/run-gateway.ts';
-import type { Runtime } from '../../../src/cli/run-gateway.ts';
 import { startIdpHost } from '../../../src/dev/idp/index.ts';
 import type { IdpHost } from '../../../src/dev/idp/index.ts';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { createLogger } from '../../../src/telemetry/logger.ts';
 import { eventually } from '../../helpers/gateway-checks.ts';
+import { startTestGateway } from '../../helpers/gateway.ts';
+import type { TestGateway } from '../../helpers/gateway.ts';
 import { startUpstream } from '../../helpers/upstream.ts';
 import type { TestUpstream } from '../../helpers/upstream.ts';
 
@@ -36,13 +34,7 @@ export interface SessionOptions {
   secrets?: string[];
 }
 
-export interface SessionGateway {
-  url: string;
-  port: number;
-  runtime: Runtime;
-  audit(): Promise<AuditEvent[]>;
-  close(): Promise<void>;
-}
+export type SessionGateway = TestGateway;
 
 export interface SessionSetup {
   idp: IdpHost;
@@ -69,7 +61,7 @@ export async function startSessionSetup(o: SessionOptions = {}): Promise<Session
   const web = idp.clients['cortex-web'];
   assert.ok(web, 'the dev IdP has the web client');
   const start = (opts: SessionOptions) =>
-    startGateway(dir, port, [
+    startSessionGateway(port, [
       'identity:',
       '  providers:',
       '    dev:',
@@ -88,7 +80,7 @@ export async function startSessionSetup(o: SessionOptions = {}): Promise<Session
       `upstreams:\n  up: { url: "${upstream.url}" }`,
       'routes:',
       '  app: { match: { prefix: /app/ }, upstream: up, auth: session }',
-    ]);
+    ], dir);
   let gw = await start(o);
   return {
     idp,
@@ -111,46 +103,14 @@ export async function startSessionSetup(o: SessionOptions = {}): Promise<Session
   };
 }
 
-async function startGateway(dir: string, port: number, body: string[]): Promise<SessionGateway> {
-  const auditFile = join(dir, 'audit.jsonl');
-  const configFile = join(dir, 'cortex.yaml');
-  const config = [
-    'version: 1',
-    'gateway:',
-    `  listen: { host: 127.0.0.1, port: ${port} }`,
-    'admin:',
-    '  listen: { host: 127.0.0.1, port: 0 }',
-    '  token: test-admin-token-0123456789',
-    'audit:',
-    `  sinks: [{ type: jsonl, path: ${JSON.stringify(auditFile)} }]`,
-    'log: { level: silent }',
-    ...body.map((l) => l.replaceAll('${DIR}', dir)),
-  ];
-  writeFileSync(configFile, config.join('\n'));
-  const runtime = await startRuntime({ configFile, env: process.env, log: createLogger({ level: 'silent' }), watch: false });
+/** A gateway on `port` (the login redirect URI names it), ready once keys and session discovery are in. */
+export async function startSessionGateway(port: number, body: string[], dir?: string): Promise<SessionGateway> {
+  const gw = await startTestGateway(body.map((l) => (dir === undefined ? l : l.replaceAll('${DIR}', dir))).join('\n'), { port, dir });
   await eventually(() => {
-    const c = runtime.gateway.readiness().components;
+    const c = gw.runtime.gateway.readiness().components;
     return c.identity && c.sessions ? true : undefined;
   }, 'identity provider keys and session discovery', 10_000);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    runtime,
-    async audit() {
-      await runtime.gateway.flushAudit();
-      let text = '';
-      try {
-        text = readFileSync(auditFile, 'utf8');
-      } catch {
-        return [];
-      }
-      return text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as AuditEvent);
-    },
-    close: () => runtime.close(1_000),
-  };
+  return gw;
 }
 
 export interface Hop {
