@@ -1,10 +1,15 @@
 // `cortex check [--config FILE] [--stage S]`: validates a config file for every stage (or one),
-// printing every problem; without --config it checks the config that `cortex dev` runs.
+// printing every problem; without --config it checks the config that `cortex dev` runs. When both
+// staging and prod are checked, prod may not grant a group, service or agent more than staging does
+// unless policy.allowProdGains (prod's) says so.
 import { parseArgs } from 'node:util';
-import { checkStages } from '../config/load.ts';
+import { checkStages, loadConfig } from '../config/load.ts';
 import { isStage } from '../config/merge.ts';
 import type { ConfigProblem } from '../config/problems.ts';
 import { STAGES } from '../config/schema.ts';
+import type { Stage } from '../config/schema.ts';
+import { checkImportedApis } from '../intents/check.ts';
+import { describeGain, prodGains } from '../policy/prod-gains.ts';
 
 export interface CheckIo {
   stdout: { write(text: string): unknown };
@@ -46,8 +51,41 @@ export async function runCheck(argv: string[], io: CheckIo = { stdout: process.s
   for (const warning of warnings) io.stderr.write(`warning: ${formatProblem(warning, source.label)}\n`);
   for (const error of errors) io.stderr.write(`${formatProblem(error, source.label)}\n`);
   if (errors.length > 0) return 1;
+  if (!(await importedApisCheck(source, stages, io))) return 1;
+  if (stages.includes('staging') && stages.includes('prod') && !prodWithinStaging(source, io)) return 1;
   io.stdout.write(`ok: ${source.label} is valid for ${stages.length > 1 ? 'stages' : 'stage'} ${stages.join(', ')}\n`);
   return 0;
+}
+
+/** Fetches each imported API's document and reports operations without intent, unsupported ones and held changes; false on an error. */
+async function importedApisCheck(source: { file?: string; text?: string; label: string }, stages: readonly Stage[], io: CheckIo): Promise<boolean> {
+  let ok = true;
+  for (const stage of stages) {
+    const loaded = loadConfig({ file: source.file, text: source.text, stage, env: io.env ?? process.env });
+    if (!loaded.ok || Object.keys(loaded.config.apis).length === 0) continue;
+    const { warnings, errors } = await checkImportedApis(loaded.config, stage);
+    for (const w of warnings) io.stderr.write(`warning: ${source.label}: ${w} [${stage}]\n`);
+    for (const e of errors) io.stderr.write(`${source.label}: ${e} [${stage}]\n`);
+    if (errors.length > 0) ok = false;
+  }
+  return ok;
+}
+
+/** Prints prod's gains over staging; false when one is not allowed by policy.allowProdGains. */
+function prodWithinStaging(source: { file?: string; text?: string; label: string }, io: CheckIo): boolean {
+  const load = (stage: 'staging' | 'prod') => loadConfig({ file: source.file, text: source.text, stage, env: io.env ?? process.env });
+  const staging = load('staging');
+  const prod = load('prod');
+  if (!staging.ok || !prod.ok) return true;
+  let ok = true;
+  for (const gain of prodGains(staging.config, prod.config)) {
+    if (gain.allowedBecause !== undefined) io.stdout.write(`info: ${describeGain(gain)}: allowed (${gain.allowedBecause})\n`);
+    else {
+      ok = false;
+      io.stderr.write(`${source.label}: ${describeGain(gain)}; list it in policy.allowProdGains if that is on purpose [prod]\n`);
+    }
+  }
+  return ok;
 }
 
 /** `path: message (line N) [stage]`; a problem with the whole file is named by the file. */

@@ -1,5 +1,6 @@
-// `cortex explain (--as NAME | --claims FILE | --token JWT) METHOD PATH [--config FILE] [--stage S] [--json]`:
-// the policy decision for one person and request, without a running gateway or identity provider.
+// `cortex explain (--as NAME | --agent NAME [--for NAME] | --claims FILE | --token JWT) METHOD PATH
+// [--resource NAME=VALUE ... | --lookup] [--config FILE] [--stage S] [--json]`: the policy decision
+// for one caller and request, without a running gateway or identity provider.
 // Exit 0 for allow, 1 for deny, 2 for a usage error.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,6 +14,8 @@ import { compileProvider } from '../identity/provider.ts';
 import type { CompiledProvider } from '../identity/provider.ts';
 import { explain, formatExplanation, NO_KEYS } from '../policy/explain.ts';
 import type { ExplainWho, ExplainWorld } from '../policy/explain.ts';
+import { lookupResource, parseResourceArgs } from '../policy/explain-resource.ts';
+import type { ExplainResourceInput } from '../policy/explain-resource.ts';
 import { formatProblem } from './check.ts';
 
 export interface ExplainIo {
@@ -21,13 +24,20 @@ export interface ExplainIo {
   env?: NodeJS.ProcessEnv;
 }
 
-const USAGE = `usage: cortex explain (--as NAME | --claims FILE.json | --token JWT) METHOD PATH [--host HOST] [--config FILE] [--stage ${STAGES.join('|')}] [--json]
-Without --config, the cortex dev config is used; --as takes a dev person (alice, bob, carol).`;
+const USAGE = `usage: cortex explain (--as NAME | --agent NAME [--for NAME] | --claims FILE.json | --token JWT) METHOD PATH
+         [--resource NAME=VALUE ... | --lookup] [--host HOST] [--config FILE] [--stage ${STAGES.join('|')}] [--json]
+Without --config, the cortex dev config is used; --as takes a dev person (alice, bob, carol), --agent a
+dev agent client (assistant) acting --for a dev person. --resource gives the route's resource attributes
+(a set as a comma list); --lookup asks the route's attribute source, the live service, for them.`;
 
 const OPTIONS = {
   as: { type: 'string' },
   claims: { type: 'string' },
   token: { type: 'string' },
+  agent: { type: 'string' },
+  for: { type: 'string' },
+  resource: { type: 'string', multiple: true },
+  lookup: { type: 'boolean' },
   host: { type: 'string' },
   config: { type: 'string', short: 'c' },
   stage: { type: 'string', short: 's' },
@@ -55,10 +65,15 @@ export async function runExplain(argv: string[], io: ExplainIo = { stdout: proce
     if (positionals.length !== 2) throw new UsageError('give the request as METHOD PATH, e.g. GET /orders/42');
     const who = whoFrom(v);
     if (v.stage !== undefined && !isStage(v.stage)) throw new UsageError(`unknown stage "${v.stage}"; stages are ${STAGES.join(', ')}`);
+    if (v.lookup && v.resource !== undefined) throw new UsageError('give the resource attributes with --resource or look them up with --lookup, not both');
+    const given = parseResourceArgs(v.resource ?? []);
+    if (!given.ok) throw new UsageError(given.problem);
     world = await loadWorld(v.config, v.stage, io);
     if (world === undefined) return 2;
     const [method, path] = positionals as [string, string];
-    const result = explain(world, { who, method, path, host: v.host });
+    let resource: ExplainResourceInput | undefined = v.resource === undefined ? undefined : { given: given.given };
+    if (v.lookup) resource = await lookupResource(world, method, path, v.host);
+    const result = explain(world, { who, method, path, host: v.host, resource });
     if (!result.ok) throw new UsageError(result.problem);
     io.stdout.write(v.json ? `${JSON.stringify(result.explanation, null, 2)}\n` : formatExplanation(result.explanation));
     return result.explanation.decision === 'allow' ? 0 : 1;
@@ -71,9 +86,13 @@ export async function runExplain(argv: string[], io: ExplainIo = { stdout: proce
   }
 }
 
-function whoFrom(v: { as?: string | undefined; claims?: string | undefined; token?: string | undefined }): ExplainWho {
-  const given = [v.as, v.claims, v.token].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new UsageError('say who is asking with exactly one of --as NAME, --claims FILE or --token JWT');
+type WhoOptions = { as?: string | undefined; agent?: string | undefined; for?: string | undefined; claims?: string | undefined; token?: string | undefined };
+
+function whoFrom(v: WhoOptions): ExplainWho {
+  const given = [v.as, v.agent, v.claims, v.token].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new UsageError('say who is asking with exactly one of --as NAME, --agent NAME, --claims FILE or --token JWT');
+  if (v.for !== undefined && v.agent === undefined) throw new UsageError('--for names the person an --agent acts for');
+  if (v.agent !== undefined) return { agent: v.agent, for: v.for };
   if (v.as !== undefined) return { as: v.as };
   if (v.token !== undefined) return { token: v.token };
   let text: string;
@@ -92,12 +111,13 @@ function whoFrom(v: { as?: string | undefined; claims?: string | undefined; toke
   return { claims: claims as Record<string, unknown> };
 }
 
-async function loadWorld(file: string | undefined, stage: Stage | undefined, io: ExplainIo): Promise<ExplainWorld | undefined> {
+/** One stage's world from a config file (the cortex dev config without one); problems go to stderr, prefixed by the command. */
+export async function loadWorld(file: string | undefined, stage: Stage | undefined, io: ExplainIo, command = 'cortex explain'): Promise<ExplainWorld | undefined> {
   const label = file ?? 'the cortex dev config';
   const text = file === undefined ? (await import('../dev/config.ts')).devConfigText() : undefined;
   const loaded = loadConfig({ file: file ?? 'cortex-dev.yaml', text, stage, env: io.env ?? process.env });
   if (!loaded.ok) {
-    io.stderr.write(`cortex explain: ${label} is not valid:\n`);
+    io.stderr.write(`${command}: ${label} is not valid:\n`);
     for (const p of loaded.errors) io.stderr.write(`  ${formatProblem(p, label)}\n`);
     return undefined;
   }
@@ -105,7 +125,7 @@ async function loadWorld(file: string | undefined, stage: Stage | undefined, io:
   const world = compileWorld(loaded.config, loaded.stage, problems);
   if (world === undefined || problems.length > 0) {
     world?.engine?.dispose();
-    io.stderr.write(`cortex explain: ${label} does not compile:\n${problems.map((p) => `  ${p}\n`).join('')}`);
+    io.stderr.write(`${command}: ${label} does not compile:\n${problems.map((p) => `  ${p}\n`).join('')}`);
     return undefined;
   }
   return world;

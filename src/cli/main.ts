@@ -9,9 +9,25 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: 'create, list or revoke API keys: create --service NAME|--user NAME --role R [--expires 30d]; list; revoke KEYID (--config FILE [--stage S]; the cortex dev config without --config)',
     run: async (a) => (await import('./api-keys.ts')).runApiKeys(a),
   },
+  'signing-keys': {
+    summary: 'the signing key ring: list | rotate (--config FILE [--stage S])',
+    run: async (a) => (await import('./signing-keys.ts')).runSigningKeys(a),
+  },
   explain: {
-    summary: 'the policy decision for one caller and request: (--as NAME | --claims FILE | --token JWT) METHOD PATH [--config FILE] [--stage S] [--json]',
+    summary: 'the policy decision for one caller and request: (--as NAME | --agent NAME [--for NAME] | --claims FILE | --token JWT) METHOD PATH [--resource NAME=VALUE | --lookup] [--config FILE] [--stage S] [--json]',
     run: async (a) => (await import('./explain.ts')).runExplain(a),
+  },
+  intents: {
+    summary: "intents of imported OpenAPI operations: list | pending (exit 1 when a change waits) | approve [--api NAME] [--operation 'DELETE /orders/{id}'] [--config FILE] [--stage S]",
+    run: async (a) => (await import('./intents.ts')).runIntents(a),
+  },
+  test: {
+    summary: 'run a YAML file of policy cases (who, stage, request, expected decision); exit 1 on any mismatch (FILE [--config FILE])',
+    run: async (a) => (await import('./test.ts')).runTest(a),
+  },
+  diff: {
+    summary: 'who gains and loses which intents, per identity-provider group: --stage A --stage B [--config FILE], or --config OLD --config NEW [--stage S] [--json]',
+    run: async (a) => (await import('./diff.ts')).runDiff(a),
   },
   check: { summary: 'validate a config file for every stage (--config FILE [--stage S])', run: async (a) => (await import('./check.ts')).runCheck(a) },
 };

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 /** An intent such as orders:read; a grant may use a trailing wildcard (orders:*) or '*'. */
 export const INTENT_RE = /^[a-z][a-z0-9_-]*(?::[a-z][a-z0-9_-]*)+$/;
-const intentPattern = z
+export const intentPattern = z
   .string()
   .regex(/^(\*|[a-z][a-z0-9_-]*(?::[a-z][a-z0-9_-]*)*(?::\*)?)$/, "an intent (orders:read), a wildcard over its last part (orders:*), or '*'");
 
@@ -24,6 +24,24 @@ export const policy = z
       .array(z.string().min(1))
       .default([])
       .describe('Hand-written Cedar policy files (ownership, MFA for destructive intents, office hours, agent limits), validated against the generated schema at load.'),
+    protectedStages: z
+      .array(z.enum(['dev', 'staging', 'prod']))
+      .default(['prod'])
+      .describe("Stages where a change to an existing operation's intent or tags in an imported OpenAPI document (apis) waits for approval (cortex intents approve) before it takes effect; until then the approved intent holds and the change is reported."),
+    allowProdGains: z
+      .array(
+        z.strictObject({
+          who: z
+            .string()
+            .regex(/^(group|service|agent):[^\s]+$/, 'group:NAME (an identity-provider group), service:NAME or agent:NAME')
+            .describe('The identity-provider group (group:admins), service client (service:reporting) or agent client (agent:assistant) that may hold more in prod.'),
+          provider: z.string().optional().describe('The identity provider the group comes from; any provider when unset.'),
+          intents: z.array(intentPattern).min(1).describe('The intents prod may grant it beyond staging (wildcards allowed).'),
+          reason: z.string().min(1).describe('Why: shown by cortex check and cortex diff.'),
+        }),
+      )
+      .default([])
+      .describe('cortex check fails when prod grants a group, service or agent an intent staging does not; list here what prod may grant beyond staging, on purpose.'),
     agents: z
       .strictObject({
         forbidTags: z

@@ -18,7 +18,7 @@ export const headerOps = z
   })
   .describe('Header additions and removals.');
 
-const pathTemplate = z
+export const pathTemplate = z
   .string()
   .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@/{}%]*$/, 'must start with / and contain only path characters and {param}')
   .refine(
@@ -34,7 +34,7 @@ const attributeName = z
   .refine((n) => !RESERVED_ATTRS.has(n), 'reserved: tags and Cedar keywords cannot name a resource attribute');
 const answerField = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a field of the JSON answer, dotted for a nested one (owner, customer.id)');
 
-const attributeSource = z
+export const attributeSource = z
   .strictObject({
     url: z
       .string()

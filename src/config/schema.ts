@@ -2,6 +2,8 @@
 // the exported JSON Schema in schema/cortex.schema.json, docs/config-reference.md) derives from it.
 // The sections live in schema-gateway.ts, schema-upstream.ts and schema-route.ts.
 import { z } from 'zod';
+import { apis } from './schema-apis.ts';
+import { credentials } from './schema-credentials.ts';
 import { admin, gateway } from './schema-gateway.ts';
 import { identity } from './schema-identity.ts';
 import { policy } from './schema-policy.ts';
@@ -54,7 +56,9 @@ export const baseConfigSchema = z.strictObject({
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), route)
     .default({})
     .describe('Routes by id (letters, digits, _ . -).'),
+  apis,
   policy: policy.optional(),
+  credentials: credentials.prefault({}),
   audit: audit.default(() => audit.parse({})),
   log: log.default(() => log.parse({})),
   shutdown: z
@@ -95,3 +99,5 @@ export type SessionsConfig = NonNullable<Config['identity']['sessions']>;
 export type ApiKeysConfig = NonNullable<Config['identity']['apiKeys']>;
 export type MtlsConfig = NonNullable<Config['gateway']['mtls']>;
 export type PolicyConfig = NonNullable<Config['policy']>;
+export type CredentialsConfig = Config['credentials'];
+export type ImportedApiConfig = Config['apis'][string];

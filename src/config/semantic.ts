@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Config, RouteConfig } from './schema.ts';
 import type { RawProblem } from './problems.ts';
+import { apiProblem, checkApis, withApiRoutes } from './semantic-apis.ts';
 import { checkIdentity } from './semantic-identity.ts';
 
 export interface SemanticResult {
@@ -27,7 +28,16 @@ export function checkSemantics(config: Config): SemanticResult {
     checkCors(id, route, result);
   }
   checkRouteConflicts(config.routes, result);
-  checkIdentity(config, result);
+  // The apis' auth settings are checked as routes: their imported routes carry them.
+  const identity: SemanticResult = { errors: [], warnings: [] };
+  checkIdentity(withApiRoutes(config), identity);
+  const mapped = (p: RawProblem): RawProblem[] => {
+    const api = apiProblem(config, p);
+    return api === undefined ? [p] : api === null ? [] : [api];
+  };
+  result.errors.push(...identity.errors.flatMap(mapped));
+  result.warnings.push(...identity.warnings.flatMap(mapped));
+  checkApis(config, result);
   return result;
 }
 
@@ -176,6 +186,7 @@ function checkUpstreamReferences(config: Config, result: SemanticResult): void {
       result.errors.push({ at: ['routes', id, 'upstream'], message: `unknown upstream "${route.upstream}"${known}` });
     }
   }
+  for (const api of Object.values(config.apis)) used.add(api.upstream);
   for (const name of names) {
     if (!used.has(name)) result.warnings.push({ at: ['upstreams', name], message: 'no route uses this upstream' });
   }

@@ -1,16 +1,23 @@
-// The demo upstream for `cortex dev`: a small orders API that knows nothing about identity
-// beyond one header, so that everything the gateway adds is visible from the outside.
+// The demo upstream for `cortex dev`: a small orders API. Given `assertion`, it trusts only the
+// identity assertion Cortex signs (checked with the upstream kit in packages/verify) and shows
+// customers their own orders; without it, it knows nothing about identity beyond one header.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+// The kit's source, not the package name: `cortex dev` must run without the kit's build step.
+import { createVerifier, failureStatus, type Caller, type Verifier } from '../../packages/verify/src/index.ts';
 import { DEMO_PAGE, DEMO_PAGE_CSP } from './demo-page.ts';
 import { ORDERS_OPENAPI } from './orders-openapi.ts';
-import { createOrderStore, type OrderStore } from './orders-store.ts';
+import { createOrderStore, type Order, type OrderStore } from './orders-store.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
-/** Until the signed identity assertion lands, the caller names the owner in this header. */
+/** Without `assertion`, the caller names the owner in this header (ignored with `assertion`). */
 export const OWNER_HEADER = 'x-demo-owner';
+/** Roles that see every order; anyone else sees only their own. */
+const STAFF_ROLES: ReadonlySet<string> = new Set(['support', 'admin']);
+/** Paths served without an assertion. */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/openapi.json']);
 const OWNER = /^[A-Za-z0-9._@-]{1,64}$/;
 
 const newOrderSchema = z.strictObject({
@@ -26,6 +33,8 @@ interface Call {
   readonly query: string;
   readonly requestId: string;
   readonly store: OrderStore;
+  /** The verified caller; undefined only when the API runs without `assertion`. */
+  readonly caller?: Caller;
 }
 type Handler = (call: Call) => void | Promise<void>;
 
@@ -72,6 +81,19 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | un
   });
 }
 
+/** Whom an order is visible to: everyone without an assertion, staff, and its owner. */
+function canSee(call: Call, owner: string): boolean {
+  const { caller } = call;
+  if (caller === undefined) return true;
+  // For an agent acting for a person, the subject is the person (the agent is caller.actor).
+  return caller.roles.some((role) => STAFF_ROLES.has(role)) || owner === caller.subject;
+}
+
+function visibleOrder(call: Call): Order | undefined {
+  const order = call.store.get(call.id);
+  return order !== undefined && canSee(call, order.owner) ? order : undefined;
+}
+
 function notFound(call: Call): void {
   sendProblem(call, 404, 'orders.not_found', 'Order not found', `No order ${call.id}.`);
 }
@@ -79,9 +101,11 @@ function notFound(call: Call): void {
 async function createOrder(call: Call): Promise<void> {
   const { req, res } = call;
   const ownerHeader = req.headers[OWNER_HEADER];
-  const owner = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : 'anonymous';
+  const named = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : 'anonymous';
+  const owner = call.caller?.subject ?? named;
   if (!OWNER.test(owner)) {
-    sendProblem(call, 400, 'orders.invalid_owner', 'Invalid owner', `${OWNER_HEADER} must match ${OWNER.source}.`);
+    const source = call.caller === undefined ? OWNER_HEADER : 'The caller\'s subject';
+    sendProblem(call, 400, 'orders.invalid_owner', 'Invalid owner', `${source} must match ${OWNER.source}.`);
     return;
   }
   const raw = await readBody(req, MAX_BODY_BYTES);
@@ -124,7 +148,7 @@ const ROUTES: readonly Route[] = [
   {
     pattern: /^\/orders$/,
     methods: {
-      GET: (call) => sendJson(call.res, 200, { orders: call.store.list() }),
+      GET: (call) => sendJson(call.res, 200, { orders: call.store.list().filter((o) => canSee(call, o.owner)) }),
       POST: createOrder,
     },
   },
@@ -132,12 +156,12 @@ const ROUTES: readonly Route[] = [
     pattern: /^\/orders\/([^/]+)$/,
     methods: {
       GET: (call) => {
-        const order = call.store.get(call.id);
+        const order = visibleOrder(call);
         if (order === undefined) notFound(call);
         else sendJson(call.res, 200, order);
       },
       DELETE: (call) => {
-        if (!call.store.delete(call.id)) notFound(call);
+        if (visibleOrder(call) === undefined || !call.store.delete(call.id)) notFound(call);
         else call.res.writeHead(204).end();
       },
     },
@@ -156,13 +180,22 @@ const ROUTES: readonly Route[] = [
   },
 ];
 
-async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, store: OrderStore): Promise<void> {
+async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, store: OrderStore, verifier?: Verifier): Promise<void> {
   const incomingId = req.headers['x-request-id'];
   const requestId = typeof incomingId === 'string' && incomingId !== '' ? incomingId : randomUUID();
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
+  let caller: Caller | undefined;
+  if (verifier !== undefined && !OPEN_PATHS.has(path)) {
+    const verified = await verifier.fromHeaders(req.headers);
+    if (!verified.ok) {
+      sendProblem({ res, requestId }, failureStatus(verified.code), verified.code, 'Identity assertion refused', verified.message);
+      return;
+    }
+    caller = verified.caller;
+  }
   for (const route of ROUTES) {
     const match = route.pattern.exec(path);
     if (match === null) continue;
@@ -172,7 +205,7 @@ async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, sto
       sendProblem({ res, requestId }, 405, 'orders.method_not_allowed', 'Method not allowed', `${req.method} is not allowed on ${path}.`);
       return;
     }
-    await handler({ req, res, id: match[1] ?? '', path, query, requestId, store });
+    await handler({ req, res, id: match[1] ?? '', path, query, requestId, store, caller });
     return;
   }
   sendProblem({ res, requestId }, 404, 'orders.no_route', 'Not found', `Nothing is served at ${path}.`);
@@ -186,10 +219,21 @@ export interface OrdersApi {
   close(): Promise<void>;
 }
 
-export async function startOrdersApi(opts: { host?: string; port?: number } = {}): Promise<OrdersApi> {
+export interface OrdersApiOptions {
+  host?: string;
+  port?: number;
+  /**
+   * Trust only the assertion Cortex signs: issuer is the gateway's base URL, audience this
+   * upstream's id ('orders' in cortex dev). Without it, requests are not authenticated here.
+   */
+  assertion?: { issuer: string; audience: string; jwksUri?: string };
+}
+
+export async function startOrdersApi(opts: OrdersApiOptions = {}): Promise<OrdersApi> {
   const store = createOrderStore();
+  const verifier = opts.assertion === undefined ? undefined : createVerifier(opts.assertion);
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
-    dispatch(req, res, store).catch(() => {
+    dispatch(req, res, store, verifier).catch(() => {
       if (res.headersSent) res.destroy();
       else sendProblem({ res, requestId: randomUUID() }, 500, 'orders.error', 'Internal error', 'The orders API failed.');
     });

@@ -12,6 +12,7 @@ import type { Config, Stage } from '../config/schema.ts';
 import { watchConfig } from '../config/watch.ts';
 import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
 import { IdentityRuntime } from '../identity/runtime.ts';
+import { ApiRuntime } from '../intents/runtime.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { buildAccess } from './access.ts';
@@ -23,6 +24,7 @@ import { createGatewayServer } from './listener.ts';
 import type { RejectedConnection } from './listener.ts';
 import { sendProblem } from './problem.ts';
 import { compileSnapshot, SnapshotError } from './snapshot.ts';
+import { expandImportedApis } from './snapshot-apis.ts';
 import type { Snapshot } from './snapshot.ts';
 import { createGatewayTls } from './tls.ts';
 import type { GatewayTls, SecureServer } from './tls.ts';
@@ -65,6 +67,13 @@ export class Gateway {
   private readonly pools = new UpstreamPools();
   /** Identity providers' key sets and the verified-token cache, kept across reloads. */
   private readonly identity: IdentityRuntime;
+  /** The imported APIs' documents (apis), refreshed while the gateway runs; a change rebuilds the snapshot. */
+  readonly apis: ApiRuntime;
+  /** The config as loaded, before the imported APIs are expanded into it: what a document change rebuilds from. */
+  private base: { config: Config; stage: Stage };
+  /** The first fetch of every imported API: listen() waits for it, so the gateway starts with their routes. */
+  private readonly apisFetched: Promise<void>;
+  private readonly apiWarnings = new Set<string>();
   /** Sessions, API keys and the mTLS listener (built once; a change to them needs a restart). */
   private readonly access: Access;
   private readonly audit: AuditLog;
@@ -90,6 +99,9 @@ export class Gateway {
     this.identity = new IdentityRuntime({ log: this.log });
     this.metrics.setIdentityStats(() => this.identityStats());
     this.metrics.setPolicyStats(() => this.snapshot.policy?.stats());
+    this.apis = new ApiRuntime({ log: this.log, onChange: () => this.rebuild() });
+    this.metrics.setIntentStats(() => this.apis.stats());
+    this.base = { config, stage };
     this.access = buildAccess(config, {
       log: this.log,
       provider: (name) => this.snapshot.providers.get(name),
@@ -124,6 +136,8 @@ export class Gateway {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
+    // Every fetch is bounded by its API's fetchTimeoutMs, so this settles.
+    this.apisFetched = this.apis.configure(config, stage);
   }
 
   private rejected(r: RejectedConnection): void {
@@ -159,6 +173,7 @@ export class Gateway {
   }
 
   async listen(): Promise<AddressInfo> {
+    await this.apisFetched;
     const cfg = this.snapshot.config;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -205,19 +220,42 @@ export class Gateway {
       if (err instanceof SnapshotError) return this.reloadFailed(err.problems);
       throw err;
     }
-    const old = this.snapshot;
-    this.snapshot = next;
+    const old = this.swap(next);
+    this.base = { config: loaded.config, stage: loaded.stage };
+    void this.apis.configure(loaded.config, loaded.stage);
     this.applyLogLevel(next.config);
     this.warnRestartOnly(old.config, next.config);
+    this.metrics.configReload('ok');
+    this.log.info({ generation: next.generation, stage: next.stage, routes: next.routes.size }, 'config reloaded');
+    return { ok: true, generation: next.generation };
+  }
+
+  /** An imported API's document (or its approved intents) changed: a new snapshot from the same base config. */
+  private rebuild(): void {
+    if (this.closing) return;
+    let next: Snapshot;
+    try {
+      next = this.compile(this.base.config, this.base.stage);
+    } catch (err) {
+      if (!(err instanceof SnapshotError)) throw err;
+      this.log.error({ problems: err.problems }, 'an imported API changed but the routes it gives do not compile; the previous snapshot keeps serving');
+      return;
+    }
+    this.swap(next);
+    this.log.info({ generation: next.generation, stage: next.stage, routes: next.routes.size }, 'imported APIs changed: snapshot rebuilt');
+  }
+
+  /** Serves `next` and releases what only the old snapshot used; returns the old one. */
+  private swap(next: Snapshot): Snapshot {
+    const old = this.snapshot;
+    this.snapshot = next;
     void this.pools.release(old.generation);
     this.identity.release(old.generation);
     // Requests that started on the old snapshot may still be authenticating (awaiting a key fetch):
     // its policy engine stays usable for a while before its wasm state is freed.
     if (old.policy !== undefined) setTimeout(() => old.policy?.dispose(), 60_000).unref();
-    this.metrics.configReload('ok');
     this.metrics.setSnapshotGeneration(next.generation);
-    this.log.info({ generation: next.generation, stage: next.stage, routes: next.routes.size }, 'config reloaded');
-    return { ok: true, generation: next.generation };
+    return old;
   }
 
   /** Resolves once every audit event so far has reached its sinks. */
@@ -244,6 +282,7 @@ export class Gateway {
     this.closing = true;
     this.watcher?.close();
     this.tls?.close();
+    this.apis.close();
     if (this.listening) this.log.info({ inflight: this.inflight, drainDelayMs, graceMs }, 'draining: readiness is false');
     for (const socket of this.sockets) this.closeAfterReply(socket);
     if (this.listening && drainDelayMs > 0) await new Promise((r) => setTimeout(r, drainDelayMs));
@@ -302,8 +341,11 @@ export class Gateway {
     }
   }
 
-  private compileGeneration(config: Config, stage: Stage, generation: number): Snapshot {
+  private compileGeneration(base: Config, stage: Stage, generation: number): Snapshot {
+    const { config, undeclared } = expandImportedApis(base, stage, this.apis.documents(), this.log, this.apiWarnings);
     return compileSnapshot(config, stage, generation, {
+      undeclared,
+      observeUndeclared: (route, intent, result) => this.metrics.authz(route, intent, result),
       pools: this.pools,
       providers: this.identity.compile(config.identity, generation),
       bearer: this.identity,
@@ -378,6 +420,7 @@ export class Gateway {
       snapshotCreatedAt: new Date(s.createdAt).toISOString(),
       inflight: this.inflight,
       identityProviders: this.identity.status(),
+      apis: this.apis.status(),
     };
   }
 

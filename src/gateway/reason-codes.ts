@@ -54,6 +54,7 @@ export const REASONS = {
   'authz.policy_error': { status: 403, title: 'Not allowed: a policy could not be evaluated' },
   'authz.no_intent': { status: 403, title: 'Route has no intent' },
   'authz.attribute_unavailable': { status: 403, title: 'Not allowed: the attributes a policy needs are unavailable' },
+  'authz.undeclared_operation': { status: 403, title: "Operation not declared in the API's OpenAPI document" },
   'admin.unauthorized': { status: 401, title: 'Admin credential required' },
   'admin.not_found': { status: 404, title: 'No such admin endpoint' },
   'admin.method_not_allowed': { status: 405, title: 'Method not allowed on this admin endpoint' },

@@ -10,6 +10,11 @@ export interface RouteSpec<R> {
   methods?: readonly string[];
   path?: string;
   prefix?: string;
+  /**
+   * A prefix route that takes every request under its prefix no other route serves, including
+   * those another route's path matches with an empty parameter (an imported API's catch-all).
+   */
+  fallback?: boolean;
 }
 
 export type RouteMatch<R> =
@@ -35,6 +40,15 @@ export function createRouter<R>(specs: readonly RouteSpec<R>[]): Router<R> {
       if (t !== undefined && !paramsAreWholeSegments(t)) throw new Error(`'${t}': a {param} must be a whole path segment`);
     }
   }
+  const fallbacks = specs
+    .filter((s) => s.fallback === true && s.prefix !== undefined && s.host === undefined)
+    .map((s) => ({ route: s.route, base: (s.prefix as string).endsWith('/') ? (s.prefix as string) : `${s.prefix as string}/` }))
+    .sort((a, b) => b.base.length - a.base.length);
+  const isFallback = new Set(fallbacks.map((f) => f.route));
+  const fallbackFor = (path: string): R | undefined => {
+    for (const f of fallbacks) if (path.startsWith(f.base) || path === f.base.slice(0, -1)) return f.route;
+    return undefined;
+  };
   const fmw = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 1024 });
   for (const spec of specs) {
     const methods = (spec.methods ?? ROUTE_METHODS) as HTTPMethod[];
@@ -50,13 +64,18 @@ export function createRouter<R>(specs: readonly RouteSpec<R>[]): Router<R> {
   }
   return {
     find(method, path, host) {
+      // The gateway's own endpoints are never under an imported API, even one imported at /.
+      const own = fallbacks.length > 0 && path.startsWith('/.cortex/');
+      const usable = (h: { params: Record<string, string | undefined>; store: unknown } | null): boolean =>
+        h !== null && !hasEmptyParam(h.params) && !(own && isFallback.has(h.store as R));
       const hit = fmw.find(method as HTTPMethod, path, { host });
-      if (hit && !hasEmptyParam(hit.params)) return { found: true, route: hit.store as R, params: hit.params };
+      if (hit && usable(hit)) return { found: true, route: hit.store as R, params: hit.params };
+      const fallback = fallbacks.length > 0 && !own ? fallbackFor(path) : undefined;
+      if (fallback !== undefined) return { found: true, route: fallback, params: {} };
       const allow: string[] = [];
       if (ROUTE_METHODS.includes(method as (typeof ROUTE_METHODS)[number])) {
         for (const m of ROUTE_METHODS) {
-          const other = m !== method ? fmw.find(m, path, { host }) : null;
-          if (other && !hasEmptyParam(other.params)) allow.push(m);
+          if (m !== method && usable(fmw.find(m, path, { host }))) allow.push(m);
         }
       }
       return { found: false, allow };

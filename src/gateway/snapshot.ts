@@ -8,6 +8,8 @@ import { createAnonymousFilter, createBearerFilter, createMultiAuthFilter } from
 import type { AuthnObserver } from '../filters/authn/authn-filter.ts';
 import { createForwardedFilter } from '../filters/forwarded/forwarded-filter.ts';
 import { createHeaderOpsFilter } from '../filters/headers/header-ops-filter.ts';
+import { createUndeclaredFilter } from '../filters/authz/undeclared-filter.ts';
+import type { UndeclaredObserver } from '../filters/authz/undeclared-filter.ts';
 import { createUpstreamFilter } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamFilterDeps } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
@@ -52,6 +54,9 @@ export interface SnapshotDeps {
   /** Sessions, API keys, client certificates, and the /.cortex/ endpoints (built once per gateway). */
   access?: AccessRuntime;
   observeAuthz?: AuthzObserver;
+  /** Route id → imported API: the catch-all under the API's prefix, denying what its document does not declare. */
+  undeclared?: ReadonlyMap<string, { readonly api: string }>;
+  observeUndeclared?: UndeclaredObserver;
 }
 
 export class SnapshotError extends Error {
@@ -76,6 +81,11 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     const upstreamCfg = config.upstreams[rc.upstream];
     if (!upstreamCfg) {
       problems.push(`routes.${id}.upstream: no upstream named '${rc.upstream}'`);
+      continue;
+    }
+    const undeclared = deps.undeclared?.get(id);
+    if (undeclared !== undefined) {
+      routes.set(id, undeclaredRoute(id, rc, authnFilter(config, id, rc, deps, problems), createUndeclaredFilter(undeclared.api, deps.observeUndeclared)));
       continue;
     }
     const target = deps.pools.acquire(rc.upstream, upstreamCfg, generation);
@@ -118,7 +128,8 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
         .filter((route) => Object.hasOwn(config.routes, route.id))
         .map((route) => {
           const m = (config.routes[route.id] as RouteConfig).match;
-          return { route, host: m.host, methods: preflightMethods.get(route.id) ?? m.methods, path: m.path, prefix: m.prefix };
+          const fallback = deps.undeclared?.has(route.id) ?? false;
+          return { route, host: m.host, methods: preflightMethods.get(route.id) ?? m.methods, path: m.path, prefix: m.prefix, fallback };
         }),
       ...internal.map(({ endpoint, route }) => ({ route, host: undefined, methods: [...endpoint.methods], path: endpoint.path, prefix: undefined })),
     ]);
@@ -226,6 +237,28 @@ function internalRoute(e: InternalEndpoint): CompiledRoute {
     chain: [e.filter],
     responseFilters: [],
     completeFilters: e.filter.onComplete ? [e.filter] : [],
+  };
+}
+
+/**
+ * The catch-all under an imported API's prefix: the caller is authenticated as on the API's other
+ * routes (an anonymous prober learns no more than 401), then denied; no upstream is ever involved.
+ */
+function undeclaredRoute(id: string, rc: RouteConfig, authn: HttpFilter | undefined, deny: HttpFilter): CompiledRoute {
+  const chain = authn ? [authn, deny] : [deny];
+  return {
+    id,
+    upstream: rc.upstream,
+    allowAmbiguity: 0,
+    allowMethodOverride: false,
+    allowOriginalUrl: false,
+    maxBodyBytes: rc.maxBodyBytes,
+    websocket: false,
+    maxConnectionLifetimeMs: rc.maxConnectionLifetimeMs,
+    rewrite: undefined,
+    chain,
+    responseFilters: chain.filter((f) => f.onResponse !== undefined).reverse(),
+    completeFilters: chain.filter((f) => f.onComplete !== undefined),
   };
 }
 

@@ -12,9 +12,12 @@ import { ANONYMOUS, claimAt, claimValues, identityFromClaims } from '../identity
 import type { CompiledProvider } from '../identity/provider.ts';
 import type { ProviderKeySource } from '../identity/types.ts';
 import type { PolicyEngine } from './engine.ts';
+import { typedAttributes } from './explain-resource.ts';
+import type { ExplainedResource, ExplainResourceInput } from './explain-resource.ts';
 import { patternCovers } from './schema.ts';
 
-export type ExplainWho = { as: string } | { claims: Record<string, unknown> } | { token: string };
+/** A dev person, a dev agent (acting for a dev person, or for no one), a claims object, or a token. */
+export type ExplainWho = { as: string } | { agent: string; for?: string | undefined } | { claims: Record<string, unknown> } | { token: string };
 
 export interface ExplainRequest {
   who: ExplainWho;
@@ -22,6 +25,8 @@ export interface ExplainRequest {
   /** The request target as sent (`/orders/42?x=1`); normalized as the gateway does. */
   path: string;
   host?: string | undefined;
+  /** The resource attributes to decide with, when the route has an attribute source. */
+  resource?: ExplainResourceInput | undefined;
 }
 
 /** What a decision is explained against: one stage's config, its router, providers and policies. */
@@ -33,7 +38,7 @@ export interface ExplainWorld {
   engine: PolicyEngine | undefined;
 }
 
-export type ExplainReason = 'ok' | 'authz.denied' | 'authz.policy_error' | 'authz.no_intent' | 'route.not_found' | 'request.malformed' | 'public' | 'no_policy';
+export type ExplainReason = 'ok' | 'authz.denied' | 'authz.policy_error' | 'authz.no_intent' | 'authz.attribute_unavailable' | 'route.not_found' | 'request.malformed' | 'public' | 'no_policy';
 
 export interface ExplainedIdentity {
   subject: string;
@@ -61,6 +66,8 @@ export interface Explanation {
   tags?: readonly string[];
   mode?: 'enforce' | 'shadow';
   identity?: ExplainedIdentity;
+  /** The resource attributes decided with, and where they came from (routes with an attribute source only). */
+  resource?: ExplainedResource;
   /** The policies that decided (permits that allowed, forbids that denied, policies that errored). */
   policies: string[];
   /** For a deny naming an intent: the roles whose grants in this stage cover it. */
@@ -113,15 +120,15 @@ export function explain(world: ExplainWorld, req: ExplainRequest): ExplainResult
   if (rc.intent === undefined) return done({ ...out, reason: 'authz.no_intent', notes: [...out.notes, 'this route declares no intent, so no one may use it'] });
   const subject = publicRoute ? ANONYMOUS : identity;
   if (publicRoute) out.notes.push('a public route with an intent: decided for the anonymous caller, whoever is asking');
-  if (rc.resource?.attributes !== undefined) {
-    out.notes.push(`decided without the route's resource attributes (${Object.keys(rc.resource.attributes.pick).join(', ')}): explain does not call the attribute source, so rules that compare them (ownership) do not apply here`);
-  }
+  const resourceAttributes = resourceFor(rc, req, out);
+  if (out.resource?.error !== undefined) return done({ ...out, reason: 'authz.attribute_unavailable' });
   const d = world.engine.decide({
     identity: subject,
     intent: rc.intent,
     routeId: match.route.id,
     tags: rc.tags,
     params: match.params,
+    ...(resourceAttributes === undefined ? {} : { resourceAttributes }),
     stage: world.stage,
     clientIp: '127.0.0.1',
     nowMs: Date.now(),
@@ -133,6 +140,34 @@ export function explain(world: ExplainWorld, req: ExplainRequest): ExplainResult
   if (!d.allow) out.heldBy = holders(policy.grants, rc.intent);
   if (!d.allow && out.mode === 'shadow') out.notes.push('shadow mode: this deny is recorded and the request goes through');
   return done(out);
+}
+
+/** Fills out.resource for a route with an attribute source; the attributes to decide with, if any. */
+function resourceFor(rc: RouteConfig, req: ExplainRequest, out: Explanation): ExplainedResource['attributes'] | undefined {
+  const source = rc.resource?.attributes;
+  if (source === undefined) {
+    if (req.resource !== undefined && 'given' in req.resource) out.notes.push('this route has no attribute source: the given resource attributes are not used');
+    return undefined;
+  }
+  const r = req.resource;
+  if (r === undefined) {
+    out.resource = { source: 'none', attributes: {} };
+    out.notes.push(`decided without the route's resource attributes (${Object.keys(source.pick).join(', ')}): explain does not call the attribute source unless asked (--lookup, or give them with --resource), so rules that compare them (ownership) do not apply here`);
+    return undefined;
+  }
+  if ('given' in r) {
+    const attributes = typedAttributes(rc, r.given, out.notes);
+    out.resource = { source: 'given', attributes };
+    return attributes;
+  }
+  if (!r.lookup.ok) {
+    out.resource = { source: 'lookup', attributes: {}, error: r.lookup.error };
+    out.notes.push('the attribute lookup failed: the gateway denies such a request (authz.attribute_unavailable)');
+    return undefined;
+  }
+  out.resource = { source: 'lookup', attributes: r.lookup.attributes, found: r.lookup.found };
+  if (!r.lookup.found) out.notes.push('the attribute source answered 404: the object does not exist, its attributes are absent');
+  return r.lookup.attributes;
 }
 
 function done(explanation: Explanation): ExplainResult {
@@ -153,12 +188,16 @@ function resolveIdentity(world: ExplainWorld, who: ExplainWho, rc: RouteConfig |
   let claims: Record<string, unknown>;
   let provider: CompiledProvider | undefined;
   let source: ExplainedIdentity['source'];
-  if ('as' in who) {
-    const p = person(who.as);
-    if (p === undefined) return { ok: false, problem: `"${who.as}" is not a dev person (alice, bob, carol, or user-0001 ...); use a claims file or a token for anyone else` };
+  if ('as' in who || 'agent' in who) {
+    const name = 'as' in who ? who.as : who.for;
+    const p = name === undefined ? undefined : person(name);
+    if (name !== undefined && p === undefined) return { ok: false, problem: `"${name}" is not a dev person (alice, bob, carol, or user-0001 ...); use a claims file or a token for anyone else` };
     provider = world.providers.get('dev') ?? (world.providers.size === 1 ? [...world.providers.values()][0] : undefined);
     if (provider === undefined) return { ok: false, problem: 'a dev person needs a provider named dev (or a single provider) in identity.providers' };
-    claims = { iss: provider.issuer, sub: p.sub, groups: p.groups, name: p.name, email: p.email };
+    claims = p === undefined ? {} : { sub: p.sub, groups: p.groups, name: p.name, email: p.email };
+    // The dev identity provider's agent token: the person's claims, with the agent as the client and in act.
+    if ('agent' in who) claims = p === undefined ? { sub: who.agent, client_id: who.agent } : { ...claims, client_id: who.agent, act: { sub: who.agent } };
+    claims = { iss: provider.issuer, ...claims };
     source = 'dev';
   } else {
     if ('token' in who) {
@@ -225,9 +264,18 @@ export function formatExplanation(e: Explanation): string {
     lines.push(`  reason: ${e.reason}${e.intent === undefined || e.reason === 'authz.no_intent' ? '' : ` (needs ${e.intent})`}${e.policies.length > 0 ? `, by ${e.policies.join(', ')}` : ''}`);
     if (e.heldBy !== undefined) lines.push(`  held by: ${e.heldBy.length > 0 ? e.heldBy.map((r) => `role ${r}`).join(', ') : 'no role in this stage'}`);
   }
+  if (e.resource !== undefined) lines.push(`  resource: ${describeResource(e.resource)}`);
   for (const err of e.errors) lines.push(`  error: ${err}`);
   for (const note of e.notes) lines.push(`  note: ${note}`);
   return `${lines.join('\n')}\n`;
+}
+
+function describeResource(r: ExplainedResource): string {
+  const attrs = Object.entries(r.attributes).map(([k, v]) => `${k}=${typeof v === 'string' ? v : `[${v.join(',')}]`}`).join(', ') || 'no attributes';
+  if (r.source === 'none') return 'attributes not looked up';
+  if (r.source === 'given') return `${attrs} (given)`;
+  if (r.error !== undefined) return `lookup failed: ${r.error}`;
+  return `${attrs} (looked up${r.found === false ? ': not found' : ''})`;
 }
 
 function reasonText(e: Explanation): string {

@@ -4,6 +4,8 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerIdentityMetrics, registerPolicyMetrics } from './identity-metrics.ts';
 import type { IdentityStats, PolicyCacheStats } from './identity-metrics.ts';
+import { registerIntentMetrics } from './intent-metrics.ts';
+import type { ImportedApiStats } from './intent-metrics.ts';
 import { CounterFamily, HistogramFamily } from './metric-families.ts';
 
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout';
@@ -23,12 +25,14 @@ export interface GatewayMetrics {
   setInflight(n: number): void;
   /** One authentication attempt: the provider and 'ok', or '-' and the failure's reason code. */
   authn(provider: string, result: string): void;
-  /** One authorization decision: allow, deny, shadow_deny (shadow mode let it through), error, no_intent. */
+  /** One authorization decision: allow, deny, shadow_deny (shadow mode let it through), error, no_intent, undeclared (an imported API's catch-all). */
   authz(route: string, intent: string, result: string): void;
   /** Where scrapes read the identity plane's counters from. */
   setIdentityStats(source: () => IdentityStats): void;
   /** Where scrapes read the decision cache's counters from. */
   setPolicyStats(source: () => PolicyCacheStats | undefined): void;
+  /** Where scrapes read the imported APIs' refreshes, operations and pending changes from. */
+  setIntentStats(source: () => Record<string, ImportedApiStats>): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -104,7 +108,7 @@ export function createMetrics(): GatewayMetrics {
     'provider',
     'result',
   ]);
-  const authzDecisions = new CounterFamily(registry, 'cortex_authz_decisions_total', 'Authorization decisions, by route, intent and result (allow, deny, shadow_deny, error, no_intent).', [
+  const authzDecisions = new CounterFamily(registry, 'cortex_authz_decisions_total', 'Authorization decisions, by route, intent and result (allow, deny, shadow_deny, error, no_intent, undeclared).', [
     'route',
     'intent',
     'result',
@@ -113,6 +117,8 @@ export function createMetrics(): GatewayMetrics {
   registerIdentityMetrics(registry, () => identityStats?.());
   let policyStats: (() => PolicyCacheStats | undefined) | undefined;
   registerPolicyMetrics(registry, () => policyStats?.());
+  let intentStats: (() => Record<string, ImportedApiStats>) | undefined;
+  registerIntentMetrics(registry, () => intentStats?.());
   // Set twice per request, so it is a plain variable read only when scraped.
   let inflight = 0;
   new Gauge({
@@ -169,6 +175,9 @@ export function createMetrics(): GatewayMetrics {
     },
     setPolicyStats(source) {
       policyStats = source;
+    },
+    setIntentStats(source) {
+      intentStats = source;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

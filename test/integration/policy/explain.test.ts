@@ -1,16 +1,22 @@
-// `cortex explain` as a user runs it (the real bin/cortex.js on the cortex dev config), and
-// POST /api/explain on a real gateway giving the same answer as the command for the same input.
+// `cortex explain` as a user runs it (the real bin/cortex.js on the cortex dev config), resource
+// attributes given by hand or looked up from a real orders service, and POST /api/explain on a real
+// gateway giving the same answer as the command for the same input.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { ADMIN_TOKEN } from '../../helpers/gateway.ts';
 import { providerYaml, startIdentityGateway } from '../../helpers/identity.ts';
 import type { IdentityGateway } from '../../helpers/identity.ts';
 import { startTestIdp } from '../../helpers/idp.ts';
 import type { TestIdp } from '../../helpers/idp.ts';
+import { startUpstream } from '../../helpers/upstream.ts';
+import type { TestUpstream } from '../../helpers/upstream.ts';
+import { devConfigText } from '../../../src/dev/config.ts';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/cortex.js');
 
@@ -152,5 +158,74 @@ describe('POST /api/explain on a running gateway', () => {
     const stage = await post({ as: 'bob', method: 'GET', path: '/orders/1', stage: 'prod' });
     assert.equal(stage.status, 400);
     assert.match(String(stage.json.detail), /runs stage dev/);
+  });
+});
+
+describe('cortex explain with resource attributes', () => {
+  let orders: TestUpstream;
+  let dir: string;
+  let config: string;
+
+  before(async () => {
+    // The orders service the dev config's attribute source asks: ord_bob is bob's, ord_gone does not exist, ord_bad is broken.
+    orders = await startUpstream((req, res) => {
+      if (req.url === '/orders/ord_gone') return void res.writeHead(404).end();
+      if (req.url === '/orders/ord_bad') return void res.writeHead(500).end();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: req.url?.slice('/orders/'.length), owner: req.url === '/orders/ord_bob' ? 'bob' : 'alice' }));
+    });
+    dir = mkdtempSync(join(tmpdir(), 'cortex-explain-'));
+    config = join(dir, 'cortex.yaml');
+    writeFileSync(config, devConfigText({ ordersUrl: orders.url }));
+  });
+  after(async () => {
+    await orders?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('--lookup asks the live service: bob reads his own order and not alice\'s, and says where the owner came from', async () => {
+    const own = await explainJson(['--config', config, '--as', 'bob', 'GET', '/orders/ord_bob', '--lookup']);
+    assert.equal(own.code, 0);
+    assert.deepEqual(own.json.resource, { source: 'lookup', attributes: { owner: 'bob' }, found: true });
+    const other = await cortex(['--config', config, '--as', 'bob', 'GET', '/orders/ord_alice', '--lookup']);
+    assert.equal(other.code, 1);
+    assert.match(other.stdout, /reason: authz\.denied \(needs orders:read\), by customers-read-own-orders\n/);
+    assert.match(other.stdout, /\n {2}resource: owner=alice \(looked up\)\n/);
+    assert.deepEqual(
+      orders.requests.map((r) => r.url),
+      ['/orders/ord_bob', '/orders/ord_alice'],
+    );
+  });
+
+  test('--lookup of an order that does not exist: no owner, the grants decide; a broken source denies as the gateway does', async () => {
+    const gone = await explainJson(['--config', config, '--as', 'bob', 'GET', '/orders/ord_gone', '--lookup']);
+    assert.equal(gone.code, 0);
+    assert.deepEqual(gone.json.resource, { source: 'lookup', attributes: {}, found: false });
+    const bad = await explainJson(['--config', config, '--as', 'carol', 'GET', '/orders/ord_bad', '--lookup']);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.json.reason, 'authz.attribute_unavailable');
+    assert.deepEqual(bad.json.resource, { source: 'lookup', attributes: {}, error: 'the attribute source answered 500' });
+  });
+
+  test('--resource gives the owner by hand, for a person and for the agent acting for one', async () => {
+    const mine = await explainJson(['--agent', 'assistant', '--for', 'bob', 'GET', '/orders/ord_1', '--resource', 'owner=bob']);
+    assert.equal(mine.code, 0);
+    assert.deepEqual(mine.json.resource, { source: 'given', attributes: { owner: 'bob' } });
+    const theirs = await cortex(['--agent', 'assistant', '--for', 'bob', 'GET', '/orders/ord_1', '--resource', 'owner=alice']);
+    assert.equal(theirs.code, 1);
+    assert.match(theirs.stdout, /by agents-read-their-persons-orders\n/);
+    assert.match(theirs.stdout, /resource: owner=alice \(given\)/);
+  });
+
+  test('without either, the note says ownership rules did not apply; both at once is a usage error', async () => {
+    const plain = await explainJson(['--as', 'bob', 'GET', '/orders/ord_1']);
+    assert.deepEqual(plain.json.resource, { source: 'none', attributes: {} });
+    assert.ok((plain.json.notes as string[]).some((n) => n.includes('ownership') && n.includes('--lookup')));
+    const both = await cortex(['--as', 'bob', 'GET', '/orders/ord_1', '--lookup', '--resource', 'owner=bob']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /not both/);
+    const malformed = await cortex(['--as', 'bob', 'GET', '/orders/ord_1', '--resource', 'owner']);
+    assert.equal(malformed.code, 2);
+    assert.match(malformed.stderr, /NAME=VALUE/);
   });
 });
