@@ -272,6 +272,13 @@ async function measureProxy(
     r.error = err instanceof Error ? err.message : String(err);
     console.error(`[${scenario.name}] ${label}: FAILED: ${r.error}`);
   } finally {
+    if (id === 'cortex' && prepared.beforeCortexStops !== undefined) {
+      try {
+        await prepared.beforeCortexStops();
+      } catch (err) {
+        prepared.notes?.push(`Reading Cortex's figures after the run failed: \`${err instanceof Error ? err.message : String(err)}\``);
+      }
+    }
     if (proxy?.process !== undefined) await stop(proxy.process);
   }
 

@@ -3,6 +3,7 @@
 // runner and the report pick them up (one section per scenario, one row per proxy).
 import { join } from 'node:path';
 import { bearerConfig, prepareBearer } from './lib/bearer.ts';
+import { policyConfig, preparePolicy } from './lib/policy-scenario.ts';
 
 export type Baseline = 'nginx' | 'bare';
 /** 'direct' is the calibration row: the load generators straight at the upstream, no proxy. */
@@ -43,6 +44,8 @@ export interface Prepared {
   notes?: string[];
   /** How fast the provider minted the tokens (tokens/s). */
   mintPerSecond?: number;
+  /** Runs after Cortex's last load, before it stops (scrape its admin /metrics into notes). */
+  beforeCortexStops?(): Promise<void>;
   /** Stops what prepare started (an identity provider), after the scenario's last proxy. */
   close?(): Promise<void>;
 }
@@ -186,5 +189,23 @@ export const scenarios: readonly Scenario[] = [
     prepare: (ctx) => prepareBearer(ctx, { cache: false }),
     comparesWith: ['passthrough'],
     targets: [{ kind: 'scenario-ratio', scenario: 'passthrough', atLeast: 0, label: 'Cortex bearer, no token cache, × Cortex passthrough (report only)' }],
+  },
+  {
+    name: 'policy',
+    title: 'Policy: ~1,000 policies, 1,000 users over 20 routes (the decision cache warm)',
+    description:
+      'As bearer-1000-users (audit on, the dev IdP, one token per user in turn), with a policy section: grants for ~100 roles and ' +
+      'a hand-written Cedar file, ~1,000 policies in all, and 20 routes with intents (5 resources × read, list, create, update; ' +
+      'update tagged destructive, customers tagged pii). orders-read checks ownership: its attribute source asks the bench ' +
+      'upstream for the order\'s owner. Each request line names a token, a method and a path; wrk and autocannon send them ' +
+      'in turn. Notes: the in-process uncached decision latencies (before and after the per-intent split and the fast path) ' +
+      'and the decision-cache hit rate Cortex counted during the run.',
+    path: '/orders',
+    baselines: [],
+    calibrate: false,
+    cortexConfig: (ctx) => policyConfig(passthroughConfig(ctx, [{ type: 'jsonl', path: ctx.auditFile }]), ctx),
+    prepare: (ctx) => preparePolicy(ctx),
+    comparesWith: ['passthrough'],
+    targets: [{ kind: 'scenario-ratio', scenario: 'passthrough', atLeast: 0.85, label: 'Cortex with policy (1,000 policies, 20 routes) ≥ 0.85× Cortex passthrough' }],
   },
 ];

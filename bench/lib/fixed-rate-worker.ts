@@ -52,17 +52,19 @@ function percentile(sorted: Float64Array, p: number): number {
 /** Request options: the static headers, or a setupRequest rotating through the tokens file. */
 function requestOptions(req: FixedRateRequest): Pick<Options, 'headers' | 'requests'> {
   if (req.tokensFile === undefined) return { headers: req.headers };
-  const tokens = readFileSync(req.tokensFile, 'utf8').split('\n').filter((l) => l !== '');
-  if (tokens.length === 0) throw new Error(`no tokens in ${req.tokensFile}`);
+  // A line is a token, or "token METHOD /path" (the request's method and path too).
+  const lines = readFileSync(req.tokensFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split(/\s+/));
+  if (lines.length === 0) throw new Error(`no tokens in ${req.tokensFile}`);
   let next = 0;
   return {
     headers: req.headers,
     requests: [
       {
         setupRequest: (r) => {
-          const token = tokens[next]!;
-          next = (next + 1) % tokens.length;
-          return { ...r, headers: { ...r.headers, authorization: `Bearer ${token}` } };
+          const [token, method, path] = lines[next]!;
+          next = (next + 1) % lines.length;
+          const target = method !== undefined && path !== undefined ? { method: method as typeof r.method, path } : {};
+          return { ...r, ...target, headers: { ...r.headers, authorization: `Bearer ${token ?? ''}` } };
         },
       },
     ],

@@ -6,8 +6,8 @@ import { DEV_GRANT, GATEWAY_AUDIENCE, startIdpHost, type IdpHost } from '../../s
 export interface BenchIdp {
   issuer: string;
   audience: string;
-  /** Mints one access token per subject; returns them in order, with the minting rate. */
-  mint(subjects: readonly string[], concurrency?: number): Promise<MintResult>;
+  /** Mints one access token per subject (claims: extra claims for a subject's token); returns them in order, with the minting rate. */
+  mint(subjects: readonly string[], concurrency?: number, claims?: (subject: string) => Record<string, unknown>): Promise<MintResult>;
   close(): Promise<void>;
 }
 
@@ -28,7 +28,7 @@ export async function startBenchIdp(): Promise<BenchIdp> {
   if (cli === undefined) throw new Error('dev idp: no cortex-cli client');
   const basic = 'Basic ' + Buffer.from(`${cli.clientId}:${cli.clientSecret}`).toString('base64');
 
-  const one = async (sub: string): Promise<string> => {
+  const one = async (sub: string, claims?: Record<string, unknown>): Promise<string> => {
     const res = await fetch(`${host.issuer}/token`, {
       method: 'POST',
       headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
@@ -36,6 +36,7 @@ export async function startBenchIdp(): Promise<BenchIdp> {
         grant_type: DEV_GRANT,
         // The dev IdP knows the numbered customers user-0000 ... as accounts of their own.
         subject: sub,
+        ...(claims === undefined ? {} : { claims: JSON.stringify(claims) }),
       }),
     });
     const body = (await res.json()) as Record<string, unknown>;
@@ -47,14 +48,14 @@ export async function startBenchIdp(): Promise<BenchIdp> {
   return {
     issuer: host.issuer,
     audience: GATEWAY_AUDIENCE,
-    async mint(subjects, concurrency = 16) {
+    async mint(subjects, concurrency = 16, claims) {
       const tokens = new Array<string>(subjects.length);
       let next = 0;
       const t0 = performance.now();
       const worker = async (): Promise<void> => {
         while (next < subjects.length) {
           const i = next++;
-          tokens[i] = await one(subjects[i]!);
+          tokens[i] = await one(subjects[i]!, claims?.(subjects[i]!));
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, subjects.length) }, worker));

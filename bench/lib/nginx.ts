@@ -84,6 +84,11 @@ ${httpCommon(prefix)}
         location / {
             return 200 "ok\\n";
         }
+        # The policy scenario's attribute source: an order's owner is its id (/orders/user-0042).
+        location ~ ^/lookup/orders/([A-Za-z0-9_-]+)$ {
+            default_type application/json;
+            return 200 '{"owner":"$1"}';
+        }
     }
 }
 `;

@@ -66,7 +66,8 @@ export async function startProxy(
         name: 'cortex',
         cpu: opts.cpu,
         command: process.execPath,
-        args: [CORTEX_BIN, 'serve', '--config', configFile],
+        // BENCH_CORTEX_CPU_PROF=<dir>: a V8 CPU profile of each Cortex run, written there when it stops.
+        args: [...(process.env.BENCH_CORTEX_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CORTEX_CPU_PROF}`] : []), CORTEX_BIN, 'serve', '--config', configFile],
         logFile: join(opts.ctx.dir, 'cortex.log'),
         cwd: ROOT,
       });

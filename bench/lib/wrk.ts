@@ -79,13 +79,24 @@ end
 ${DONE_LUA}`;
 
 // Bearer scenarios: every request carries the next token of a file (one a line, loaded in init;
-// the file is the script's last argument) in turn. request() makes wrk build each request anew.
+// the file is the script's last argument) in turn. A line may also name the request's method and
+// path ("token METHOD /path"), for scenarios that spread requests over routes. request() makes wrk
+// build each request anew.
 const TOKENS_LUA = `
 local tokens = {}
+local methods = {}
+local paths = {}
 local next_token = 0
 local function load_tokens(path)
   for line in io.lines(path) do
-    if line ~= "" then tokens[#tokens + 1] = line end
+    local token, method, target = line:match("^(%S+)%s+(%S+)%s+(%S+)$")
+    if token ~= nil then
+      tokens[#tokens + 1] = token
+      methods[#tokens] = method
+      paths[#tokens] = target
+    elseif line ~= "" then
+      tokens[#tokens + 1] = line
+    end
   end
   if #tokens == 0 then error("no tokens in " .. path) end
 end
@@ -97,6 +108,7 @@ end
 request = function()
   next_token = next_token % #tokens + 1
   wrk.headers["Authorization"] = "Bearer " .. tokens[next_token]
+  if methods[next_token] ~= nil then return wrk.format(methods[next_token], paths[next_token]) end
   return wrk.format()
 end
 `;

@@ -9,7 +9,8 @@ import type { PolicyInput } from './input.ts';
 import { analyzePolicy, mergeReads, noReads } from './policy-inputs.ts';
 import type { PolicyReads, Reads } from './policy-inputs.ts';
 import { generatePolicies, parseFiles } from './policies.ts';
-import { buildCatalog, prefixGroups, tagGroup } from './schema.ts';
+import { actionGroupsOf } from './policy-split.ts';
+import { buildCatalog } from './schema.ts';
 import type { ActionCatalog } from './schema.ts';
 
 export interface DecisionCacheOptions {
@@ -67,14 +68,9 @@ export function keyFor(r: Reads): KeyFn | undefined {
   };
 }
 
-/** The intent and every action group it belongs to (its wildcard groups and its tag groups). */
-function memberOf(catalog: ActionCatalog, intent: string): Set<string> {
-  return new Set([intent, ...prefixGroups(intent), ...(catalog.intents.get(intent) ?? []).map(tagGroup)]);
-}
-
 /** What the policies read for one intent: only the policies whose action scope can match it. */
 export function readsForIntent(analysed: readonly PolicyReads[], catalog: ActionCatalog, intent: string): Reads {
-  const groups = memberOf(catalog, intent);
+  const groups = actionGroupsOf(catalog, intent);
   const r = noReads();
   for (const p of analysed) if (p.appliesTo(intent, groups)) mergeReads(r, p.reads);
   return r;

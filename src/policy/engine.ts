@@ -1,47 +1,29 @@
 // The policy engine: grants and hand-written Cedar compiled once (schema generated from the intents,
-// every policy validated strictly, the set preparsed into cedar-wasm), then one Cedar call per
-// decision. Cedar skips a policy whose evaluation errors, which would let an erroring forbid fail
-// open: here any evaluation error denies.
+// every policy validated strictly as one set), then per decision: the fast path where it provably
+// gives Cedar's answer (fast-path.ts), else one Cedar call on the intent's own preparsed set, which
+// holds only the policies that can apply to it (policy-split.ts). Cedar skips a policy whose
+// evaluation errors, which would let an erroring forbid fail open: here any evaluation error denies.
 import { preparsePolicySet, preparseSchema, statefulIsAuthorized, validate } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer, Context, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Identity } from '../gateway/types.ts';
 import { describeError, generatePolicies, parseFiles } from './policies.ts';
 import type { SourcedPolicy } from './policies.ts';
 import { analyzePolicy } from './policy-inputs.ts';
+import { PolicySplit } from './policy-split.ts';
+import { FastPaths } from './fast-paths.ts';
 import { buildCatalog, schemaText } from './schema.ts';
 import type { ActionCatalog, ResourceAttributeTypes } from './schema.ts';
-import type { ResourceAttributes } from './attribute-source.ts';
 
 
 export type { PolicyInput } from './input.ts';
+export type { DecisionRequest, PolicyDecision } from './decision.ts';
+export { hasMfa, uidOf } from './decision.ts';
+import { hasMfa, uidOf } from './decision.ts';
+import type { DecisionRequest, PolicyDecision } from './decision.ts';
 import type { PolicyInput } from './input.ts';
 /** What the engine compiles: the policy input, and the resource attributes routes' attribute sources give. */
 export type EngineInput = PolicyInput & { resourceAttributes?: ResourceAttributeTypes };
 export type CompileResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: string[] };
-
-export interface DecisionRequest {
-  identity: Identity;
-  intent: string;
-  routeId: string;
-  tags: readonly string[];
-  /** Path parameters; policies read them as the Route's entity tags. */
-  params: Readonly<Record<string, string | undefined>>;
-  /** Attributes of the object the request names, from the route's attribute source (absent ones are absent). */
-  resourceAttributes?: ResourceAttributes;
-  stage: string;
-  clientIp: string;
-  nowMs: number;
-}
-
-export interface PolicyDecision {
-  allow: boolean;
-  /** Ids (@id) of the policies that decided: the permits that allowed, the forbids that denied, the policies that errored; [] for a default deny. */
-  policyIds: string[];
-  /** 'ok', 'authz.denied' (no permit, or a forbid), 'authz.policy_error' (evaluation failed: deny, always). */
-  reason: 'ok' | 'authz.denied' | 'authz.policy_error';
-  /** Evaluation errors, for logs and the audit trail (never sent to the caller). */
-  errors: string[];
-}
 
 export interface PolicyEngine {
   decide(req: DecisionRequest): PolicyDecision;
@@ -56,26 +38,12 @@ export interface PolicyEngine {
 // A decision request as Cedar sees it: the principal entity (typed by the identity's kind, its id
 // the identity's fingerprint so two issuers' "alice" never meet, its parents its roles), the person
 // an agent acts for, the Route entity (tags attribute, path parameters as entity tags) and the context.
-const TYPE_OF_KIND: Record<Identity['kind'], string> = { user: 'User', service: 'Service', agent: 'Agent', anonymous: 'Anonymous' };
-const MFA_METHODS = new Set(['mfa', 'otp', 'hwk']);
-
 export interface CedarRequest {
   principal: EntityUidJson;
   action: EntityUidJson;
   resource: EntityUidJson;
   context: Context;
   entities: EntityJson[];
-}
-
-export function uidOf(identity: Identity): { type: string; id: string } {
-  return { type: TYPE_OF_KIND[identity.kind], id: identity.fingerprint };
-}
-
-/** The amr claim (RFC 8176) names a second factor. */
-export function hasMfa(claims: Readonly<Record<string, unknown>>): boolean {
-  const amr = claims.amr;
-  const values = typeof amr === 'string' ? [amr] : Array.isArray(amr) ? amr : [];
-  return values.some((v) => typeof v === 'string' && MFA_METHODS.has(v));
 }
 
 function principalEntity(identity: Identity, out: EntityJson[], roleSeen: Set<string>): { type: string; id: string } {
@@ -144,32 +112,53 @@ function toDecision(answer: AuthorizationAnswer): PolicyDecision {
   return { allow: false, policyIds: [...diagnostics.reason].sort(), reason: 'authz.denied', errors: [] };
 }
 
+/** What the engine does per decision; the defaults are the fast ones (off only to measure them). */
+export interface EngineOptions {
+  /** One preparsed set per intent holding only the policies that can apply to it (policy-split.ts). */
+  split?: boolean;
+  /** Decide without Cedar where that is provably the same answer (fast-path.ts). */
+  fastPath?: boolean;
+}
+
 class CedarEngine implements PolicyEngine {
   readonly generatedPolicies: string;
   readonly schema: string;
   readonly #setId: string;
   readonly #catalog: ActionCatalog;
+  readonly #split: PolicySplit | undefined;
+  readonly #fast: FastPaths | undefined;
   #disposed = false;
 
-  constructor(setId: string, catalog: ActionCatalog, schema: string, generatedPolicies: string) {
+  constructor(setId: string, catalog: ActionCatalog, schema: string, generatedPolicies: string, split?: PolicySplit, fast?: FastPaths) {
     this.#setId = setId;
     this.#catalog = catalog;
     this.schema = schema;
     this.generatedPolicies = generatedPolicies;
+    this.#split = split;
+    this.#fast = fast;
   }
 
   decide(req: DecisionRequest): PolicyDecision {
     if (this.#disposed) return policyError(['the policy engine was disposed']);
     const intentTags = this.#catalog.intents.get(req.intent);
     if (intentTags === undefined) return policyError([`intent '${req.intent}' is not in the compiled policy schema`]);
+    const fast = this.#fast?.decide(req, intentTags);
+    if (fast !== undefined) return fast;
+    let setId = this.#setId;
+    if (this.#split !== undefined) {
+      const set = this.#split.setFor(req.intent);
+      if (!set.ok) return policyError([set.error]);
+      setId = set.setId;
+    }
     const call = toCedar(req, intentTags);
-    return toDecision(statefulIsAuthorized({ ...call, preparsedPolicySetId: this.#setId, preparsedSchemaName: this.#setId, validateRequest: true }));
+    return toDecision(statefulIsAuthorized({ ...call, preparsedPolicySetId: setId, preparsedSchemaName: this.#setId, validateRequest: true }));
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     // cedar-wasm has no way to drop a preparsed entry: replace it with an empty one.
+    this.#split?.dispose();
     preparsePolicySet(this.#setId, { staticPolicies: {} });
     preparseSchema(this.#setId, '');
   }
@@ -202,7 +191,7 @@ function undeclaredAttributes(policies: readonly SourcedPolicy[], declared: Reso
   return problems;
 }
 
-export function compilePolicies(input: EngineInput): CompileResult {
+export function compilePolicies(input: EngineInput, options: EngineOptions = {}): CompileResult {
   const { catalog, problems } = buildCatalog(input);
   const generated = generatePolicies(input, catalog);
   const written = parseFiles(input.files);
@@ -224,8 +213,11 @@ export function compilePolicies(input: EngineInput): CompileResult {
 
   const setId = `cortex-policies-${++nextSetId}`;
   const parsedSchema = preparseSchema(setId, schema);
-  const parsedSet = preparsePolicySet(setId, { staticPolicies: Object.fromEntries(all.map((p) => [p.id, p.text])) });
+  const split = options.split === false ? undefined : new PolicySplit(setId, all, all.map((p) => analyzePolicy(p.text)), catalog);
+  // With the split, the per-intent sets are preparsed on first use instead of the whole set.
+  const parsedSet = preparsePolicySet(setId, { staticPolicies: split ? {} : Object.fromEntries(all.map((p) => [p.id, p.text])) });
   for (const r of [parsedSchema, parsedSet]) if (r.type === 'failure') return { ok: false, problems: r.errors.map(describeError) };
+  const fast = split && options.fastPath !== false ? new FastPaths(all, split, input.resourceAttributes) : undefined;
   const text = generated.map((p) => p.text).join('\n\n');
-  return { ok: true, engine: new CedarEngine(setId, catalog, schema, `${text}\n`) };
+  return { ok: true, engine: new CedarEngine(setId, catalog, schema, `${text}\n`, split, fast) };
 }

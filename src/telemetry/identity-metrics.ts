@@ -18,7 +18,7 @@ export interface PolicyCacheStats {
 export function registerPolicyMetrics(registry: Registry, stats: () => PolicyCacheStats | undefined): void {
   new Counter({
     name: 'cortex_decision_cache_lookups_total',
-    help: 'Policy decisions, by result: hit (answered from the decision cache) or miss (evaluated by Cedar), since the serving config was loaded.',
+    help: 'Policy decisions, by result: hit (answered from the decision cache) or miss (decided by the engine: its fast path or Cedar), since the serving config was loaded.',
     labelNames: ['result'],
     registers: [registry],
     collect() {
