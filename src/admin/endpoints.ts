@@ -3,13 +3,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import type { RevocationStore } from '../credentials/types.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { apiKeyItem, apiKeysCollection } from './api-keys.ts';
 import type { ApiKeyAdmin } from './api-keys.ts';
 import { explainEndpoint } from './explain.ts';
 import type { ExplainWorldSource } from './explain.ts';
 import { redactSecrets } from './redact.ts';
-import { jsonReply, type AdminReply } from './replies.ts';
+import { revocationsEndpoint } from './revocations.ts';
+import { jsonReply, problemReply, type AdminReply } from './replies.ts';
 
 export interface AdminDeps {
   metrics: GatewayMetrics;
@@ -23,6 +25,10 @@ export interface AdminDeps {
   apiKeys?(): ApiKeyAdmin | undefined;
   /** The current snapshot's config, stage, router, providers and policies, for POST /api/explain. */
   explainWorld?: ExplainWorldSource;
+  /** The signing key ring's JWKS (the gateway's /.cortex/jwks.json), once the ring is open. */
+  jwks?(): { body: string; cacheControl: string } | undefined;
+  /** The delegated-token revocation store, when credentials.tokenExchange is configured (POST /api/revocations). */
+  revocations?(): RevocationStore | undefined;
   log: Logger;
 }
 
@@ -64,11 +70,17 @@ export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
     const { contentType, body } = await deps.metrics.render();
     return { status: 200, contentType, body };
   }),
+  '/jwks.json': open(({ deps, requestId }) => {
+    const doc = deps.jwks?.();
+    if (doc === undefined) return problemReply('credentials.signing_unavailable', requestId, 'The signing keys are not loaded yet.');
+    return { status: 200, contentType: 'application/jwk-set+json', body: doc.body, headers: { 'cache-control': doc.cacheControl } };
+  }),
   '/api/status': api(({ deps }) => jsonReply(200, deps.status())),
   '/api/config': api(({ deps }) => jsonReply(200, redactSecrets(deps.config()))),
   '/api/routes': api(({ deps }) => jsonReply(200, { routes: deps.routes() })),
   '/api/api-keys': api((ctx) => apiKeysCollection(ctx, ctx.deps.apiKeys?.()), ['GET', 'HEAD', 'POST']),
   '/api/explain': api((ctx) => explainEndpoint(ctx, ctx.deps.explainWorld), ['POST']),
+  '/api/revocations': api((ctx) => revocationsEndpoint(ctx, ctx.deps.revocations?.()), ['POST']),
   '/api/api-keys/*': api((ctx) => apiKeyItem(ctx, ctx.deps.apiKeys?.()), ['DELETE']),
 };
 

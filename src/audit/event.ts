@@ -48,6 +48,20 @@ export interface AuditOutcome {
   bytesOut: number;
 }
 
+/** A token exchange at /.cortex/token: who delegated what to which agent, until when, or why not. */
+export interface AuditExchange {
+  agent?: string;
+  person?: { issuer: string; subject: string };
+  /** How the person's consent was shown: the subject token was issued to the agent, or a recorded grant. */
+  consent?: 'azp' | 'grant';
+  intents?: string[];
+  /** exp of the delegated token, ISO 8601 UTC. */
+  expiresAt?: string;
+  jti?: string;
+  /** The OAuth error answered (invalid_grant, invalid_scope, ...). */
+  refused?: string;
+}
+
 export interface AuditEvent {
   v: typeof AUDIT_EVENT_VERSION;
   type: 'request';
@@ -65,6 +79,8 @@ export interface AuditEvent {
   client: { ip: string; userAgent?: string };
   /** From a valid W3C traceparent only. */
   traceId?: string;
+  /** Only on /.cortex/token requests. */
+  exchange?: AuditExchange;
 }
 
 /** What the gateway hands the builder. Plain data: no headers map, no query, no credentials. */
@@ -94,6 +110,7 @@ export interface AuditInput {
     traceparent?: string | readonly string[];
   };
   route?: { id: string; upstream: string; intent?: string };
+  exchange?: AuditExchange;
   decision?: { allow: boolean; mode: string; policyIds: readonly string[]; reason: string; intent?: string };
   outcome: {
     status: number;
@@ -208,5 +225,6 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
   };
   const traceId = traceIdFrom(only(request.traceparent));
   if (traceId !== undefined) event.traceId = traceId;
+  if (input.exchange !== undefined) event.exchange = input.exchange;
   return event;
 }

@@ -43,7 +43,13 @@ export async function runDev(argv: string[]): Promise<number> {
     webRedirectUris: [`${origin}/.cortex/callback`],
     postLogoutRedirectUris: [`${origin}/`],
   });
-  const orders = await startOrdersApi({ host: '127.0.0.1', port: Number(values['orders-port']) });
+  // The orders API trusts only the assertion Cortex signs (audience: its upstream name). The kit
+  // fetches the JWKS at the first request, once the gateway listens; over TLS from the admin
+  // listener, since the kit does not trust the local CA.
+  const adminPort = tls !== undefined && Number(values['admin-port']) === 0 ? await freePort() : Number(values['admin-port']);
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
+  const jwksUri = tls ? `http://127.0.0.1:${adminPort}/jwks.json` : `${issuer}/.cortex/jwks.json`;
+  const orders = await startOrdersApi({ host: '127.0.0.1', port: Number(values['orders-port']), assertion: { issuer, audience: 'orders', jwksUri } });
   const auditPath = join(dir, 'audit.jsonl');
   const stopDemo = async () => {
     await Promise.all([orders.close(), idp.close()]);
@@ -52,10 +58,11 @@ export async function runDev(argv: string[]): Promise<number> {
     {
       configText: devConfigText({
         gatewayPort,
-        adminPort: Number(values['admin-port']),
+        adminPort,
         ordersUrl: orders.url,
         auditPath,
         apiKeysPath: join(dir, 'api-keys.db'),
+        signingKeysPath: join(dir, 'signing-keys.json'),
         idpIssuer: idp.issuer,
         ...(tls === undefined ? {} : { tls: { cert: tls.cert, key: tls.key } }),
       }),
@@ -79,6 +86,8 @@ export async function runDev(argv: string[]): Promise<number> {
   // The dev IdP is local: its keys and metadata arrive within moments. Waiting for them means the first
   // request a newcomer sends is never answered 503 authn.provider_unavailable.
   await waitFor(() => started.runtime.gateway.readiness().ready, 10_000);
+  // The demo's consent: bob has granted the assistant agent (cortex dev token --agent assistant --for bob); alice has not.
+  await started.runtime.gateway.exchange?.grants.grant({ issuer: idp.issuer, subject: 'bob', agent: 'assistant', createdBy: 'cortex dev' });
   const { gateway, admin } = started.runtime.addresses;
   // With TLS the URL names localhost: the name the certificate is for and that clients check.
   const gatewayUrl = tls === undefined ? `http://${gateway.address}:${gateway.port}` : `https://localhost:${gateway.port}`;

@@ -9,6 +9,14 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: 'create, list or revoke API keys: create --service NAME|--user NAME --role R [--expires 30d]; list; revoke KEYID (--config FILE [--stage S]; the cortex dev config without --config)',
     run: async (a) => (await import('./api-keys.ts')).runApiKeys(a),
   },
+  agents: {
+    summary: "people's grants to agents (consent): grant --user SUBJECT --agent NAME [--provider P | --issuer URL] [--expires 30d]; list [--user S] [--agent A]; revoke --user S --agent A (--config FILE [--stage S])",
+    run: async (a) => (await import('./agents.ts')).runAgents(a),
+  },
+  tokens: {
+    summary: 'revoke delegated tokens at once: revoke --jti ID --exp EPOCH | --agent NAME | --user SUBJECT [--provider P] [--admin URL] (--config FILE [--stage S])',
+    run: async (a) => (await import('./tokens.ts')).runTokens(a),
+  },
   'signing-keys': {
     summary: 'the signing key ring: list | rotate (--config FILE [--stage S])',
     run: async (a) => (await import('./signing-keys.ts')).runSigningKeys(a),

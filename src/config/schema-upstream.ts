@@ -1,6 +1,7 @@
 // The upstream section of the config schema.
 import { z } from 'zod';
 import { durationMs } from './schema-common.ts';
+import { upstreamCredentials, upstreamIdentity } from './schema-credentials.ts';
 
 export const upstream = z
   .strictObject({
@@ -62,6 +63,8 @@ export const upstream = z
     keepAliveTimeoutMs: durationMs
       .default(4_000)
       .describe('How long an idle pooled connection is kept; keep it below the upstream\'s own idle timeout.'),
+    caller: upstreamIdentity,
+    credentials: upstreamCredentials.optional(),
     host: z
       .enum(['preserve', 'upstream'])
       .default('preserve')

@@ -9,8 +9,13 @@ interface Problems {
 }
 
 const TENANT = '{tenantid}';
+/** The built-in provider of Cortex's own delegated tokens, present when credentials.tokenExchange is set. */
+const CORTEX_PROVIDER = 'cortex';
 
 export function checkIdentity(config: Config, result: Problems): void {
+  if (config.credentials.tokenExchange !== undefined && Object.hasOwn(config.identity.providers, CORTEX_PROVIDER)) {
+    result.errors.push({ at: ['identity', 'providers', CORTEX_PROVIDER], message: `"${CORTEX_PROVIDER}" names the built-in provider of Cortex's delegated tokens (credentials.tokenExchange): give this provider another name` });
+  }
   for (const [name, p] of Object.entries(config.identity.providers)) {
     const at = ['identity', 'providers', name];
     const templated = p.issuer.includes(TENANT);
@@ -85,7 +90,8 @@ function checkRouteAuth(config: Config, id: string, route: RouteConfig, result: 
   }
   const named = route.bearer?.providers ?? all;
   for (const name of named) {
-    if (!Object.hasOwn(config.identity.providers, name)) {
+    const builtIn = name === CORTEX_PROVIDER && config.credentials.tokenExchange !== undefined;
+    if (!builtIn && !Object.hasOwn(config.identity.providers, name)) {
       result.errors.push({ at: [...at, 'bearer', 'providers'], message: `unknown provider "${name}"; providers are ${all.join(', ')}` });
     }
   }

@@ -90,3 +90,64 @@ export interface AssertionClaims {
   readonly exp: number;
   readonly jti: string;
 }
+
+/** A person's consent that an agent may act for them (token exchange checks it). */
+export interface AgentGrant {
+  /** The person: the issuer of their tokens and their subject there. */
+  readonly issuer: string;
+  readonly subject: string;
+  /** The agent client id (as in identity.providers.*.agents and credentials.tokenExchange.clients). */
+  readonly agent: string;
+  readonly createdAt: number;
+  /** Undefined: until revoked. */
+  readonly expiresAt?: number;
+  /** Who recorded it: 'self' (the person, on the consent page), or the admin / CLI user. */
+  readonly createdBy: string;
+}
+
+export interface PersonRef {
+  readonly issuer: string;
+  readonly subject: string;
+}
+
+/** Where grants live: SQLite on one host, PostgreSQL for a fleet. */
+export interface AgentGrantStore {
+  ready(): Promise<void>;
+  has(person: PersonRef, agent: string, nowMs: number): Promise<boolean>;
+  grant(grant: Omit<AgentGrant, 'createdAt'> & { createdAt?: number }): Promise<AgentGrant>;
+  /** True when there was a grant to remove. */
+  revoke(person: PersonRef, agent: string): Promise<boolean>;
+  list(filter: { issuer?: string; subject?: string; agent?: string }): Promise<AgentGrant[]>;
+  close(): Promise<void>;
+}
+
+/** What a delegated token is checked against on every request (synchronously). */
+export interface DelegatedTokenRef {
+  readonly jti: string;
+  readonly agent: string;
+  /** The person it acts for. */
+  readonly issuer: string;
+  readonly subject: string;
+  /** Issued at, epoch seconds. */
+  readonly iat: number;
+}
+
+export type Revocation =
+  | { readonly kind: 'jti'; readonly jti: string; /** epoch seconds: forgotten after */ readonly exp: number }
+  /** Every delegated token of this agent issued before `at` (epoch seconds). */
+  | { readonly kind: 'agent'; readonly agent: string; readonly at: number }
+  /** Every delegated token acting for this person issued before `at`. */
+  | { readonly kind: 'person'; readonly issuer: string; readonly subject: string; readonly at: number }
+  /** Every delegated token of this agent acting for this person issued before `at` (the person withdrew their grant). */
+  | { readonly kind: 'grant'; readonly issuer: string; readonly subject: string; readonly agent: string; readonly at: number };
+
+/** Revocations of delegated tokens: memory on one host, Redis (with pub/sub) for a fleet. Effective at once. */
+export interface RevocationStore {
+  ready(): Promise<void>;
+  /** Synchronous over an in-memory mirror, so the data plane never waits. */
+  isRevoked(token: DelegatedTokenRef): boolean;
+  revoke(r: Revocation): Promise<void>;
+  /** Called for every revocation, local or from another instance, after isRevoked reflects it. */
+  onRevoke(listener: (r: Revocation) => void): () => void;
+  close(): Promise<void>;
+}

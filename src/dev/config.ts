@@ -11,11 +11,18 @@ export interface DevConfigOptions {
   auditPath: string;
   /** The SQLite file API keys live in. */
   apiKeysPath: string;
+  /** The file the signing key ring lives in (private keys sealed with CORTEX_DEV_SIGNING_KEK or a dev passphrase). */
+  signingKeysPath: string;
+  /** The SQLite file users' grants to agents live in. */
+  grantsPath: string;
   /** Serve the gateway over TLS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate and key. */
   tls?: { cert: string; key: string };
   /** The dev identity provider's issuer (src/dev/idp, 127.0.0.1:9902 by default). */
   idpIssuer: string;
 }
+
+/** The assistant agent's client secret at the gateway's token endpoint (CORTEX_DEV_ASSISTANT_SECRET overrides it). */
+export const DEV_ASSISTANT_SECRET = 'dev-secret-assistant-token-exchange';
 
 export const DEV_DEFAULTS = {
   gatewayPort: 8080,
@@ -23,6 +30,8 @@ export const DEV_DEFAULTS = {
   ordersUrl: 'http://127.0.0.1:9903',
   auditPath: '.cortex/dev/audit.jsonl',
   apiKeysPath: '.cortex/dev/api-keys.db',
+  signingKeysPath: '.cortex/dev/signing-keys.json',
+  grantsPath: '.cortex/dev/agent-grants.db',
   idpIssuer: 'http://127.0.0.1:9902',
 };
 
@@ -76,6 +85,19 @@ identity:
     secrets:
       - \${CORTEX_DEV_SESSION_SECRET:-cortex-dev-session-secret-for-this-machine-only}
     store: { type: memory }
+credentials:
+  # Cortex signs an identity assertion for the orders API, which verifies it with packages/verify.
+  # A file store keeps the keys across restarts, so tokens signed before one still verify after it.
+  signingKeys:
+    store: { type: file, path: ${JSON.stringify(o.signingKeysPath)} }
+    encryptionKey: \${CORTEX_DEV_SIGNING_KEK:-cortex-dev-signing-key-passphrase-for-this-machine-only}
+  tokenExchange:
+    # Agents trade a person's token for a short-lived delegated one at /.cortex/token:
+    # npx cortex dev token --agent assistant --for bob (bob has granted assistant; alice has not).
+    clients:
+      assistant:
+        secret: \${CORTEX_DEV_ASSISTANT_SECRET:-${DEV_ASSISTANT_SECRET}}
+    grants: { type: sqlite, path: ${JSON.stringify(o.grantsPath)} }
 upstreams:
   orders:
     url: ${o.ordersUrl}

@@ -1,5 +1,6 @@
 // Maps what the data plane knows at completion onto the audit module's plain input.
 import { buildAuditEvent } from '../audit/event.ts';
+import { exchangeRecords } from '../credentials/exchange/endpoint.ts';
 import type { AuditEvent, AuditInput } from '../audit/event.ts';
 import type { CompletedRequest } from './handler.ts';
 import { REASONS } from './reason-codes.ts';
@@ -36,6 +37,16 @@ export function auditEventFor(done: CompletedRequest): AuditEvent {
       fingerprint: identity.fingerprint,
       onBehalfOf: identity.onBehalfOf ? { subject: identity.onBehalfOf.subject, kind: identity.onBehalfOf.kind } : undefined,
       keyId: identity.keyId,
+    };
+  }
+  const exchange = ctx === undefined ? undefined : exchangeRecords.get(ctx);
+  if (exchange !== undefined) {
+    const { exp, intents, person, ...rest } = exchange;
+    input.exchange = {
+      ...rest,
+      ...(person === undefined ? {} : { person: { ...person } }),
+      ...(intents === undefined ? {} : { intents: [...intents] }),
+      ...(exp === undefined ? {} : { expiresAt: new Date(exp * 1000).toISOString() }),
     };
   }
   const decision = ctx?.decision;

@@ -11,6 +11,11 @@ import type { ConfigProblem } from '../config/problems.ts';
 import type { Config, Stage } from '../config/schema.ts';
 import { watchConfig } from '../config/watch.ts';
 import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
+import { CredentialsRuntime } from '../credentials/runtime.ts';
+import { TokenExchangeRuntime } from '../credentials/exchange/exchange-runtime.ts';
+import { createDelegationControls } from '../credentials/grants/delegation-controls.ts';
+import type { DelegationControls } from '../credentials/grants/delegation-controls.ts';
+import { UpstreamCredentialsRuntime } from '../credentials/upstream-secrets/runtime.ts';
 import { IdentityRuntime } from '../identity/runtime.ts';
 import { ApiRuntime } from '../intents/runtime.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
@@ -39,6 +44,8 @@ export interface GatewayOptions {
   watch?: boolean;
   /** Extra readiness checks shown on /readyz (cortex dev adds its components). */
   readiness?: Record<string, () => boolean>;
+  /** The clock of the signing key ring and of assertion lifetimes (tests move it). */
+  now?: () => number;
 }
 
 /** How a close drains; unset fields come from the config's `shutdown`. */
@@ -67,6 +74,14 @@ export class Gateway {
   private readonly pools = new UpstreamPools();
   /** Identity providers' key sets and the verified-token cache, kept across reloads. */
   private readonly identity: IdentityRuntime;
+  /** The signing key ring (opened once; listen() waits for it), the assertions it signs, its JWKS. */
+  readonly credentials: CredentialsRuntime;
+  /** RFC 8693 token exchange (/.cortex/token), its consent and revocation stores; only with credentials.tokenExchange (a restart applies a change). */
+  readonly exchange: TokenExchangeRuntime | undefined;
+  /** With token exchange: the consent page, and the open connections a revocation closes. */
+  private readonly delegation: DelegationControls | undefined;
+  /** Upstream secrets (watched files, OAuth2 tokens), kept across reloads like the pools. */
+  private readonly upstreamCredentials: UpstreamCredentialsRuntime;
   /** The imported APIs' documents (apis), refreshed while the gateway runs; a change rebuilds the snapshot. */
   readonly apis: ApiRuntime;
   /** The config as loaded, before the imported APIs are expanded into it: what a document change rebuilds from. */
@@ -97,6 +112,20 @@ export class Gateway {
     this.log = opts.log;
     this.metrics = createMetrics();
     this.identity = new IdentityRuntime({ log: this.log });
+    this.credentials = new CredentialsRuntime(config, { log: this.log, ...(opts.now ? { now: opts.now } : {}) });
+    this.upstreamCredentials = new UpstreamCredentialsRuntime({ log: this.log });
+    this.exchange =
+      config.credentials.tokenExchange === undefined
+        ? undefined
+        : new TokenExchangeRuntime(config, { log: this.log, signing: this.credentials, world: () => this.snapshot, bearer: this.identity, now: this.credentials.now });
+    if (this.exchange !== undefined) this.identity.refuse = (identity) => this.exchange?.refuse(identity);
+    this.delegation =
+      this.exchange &&
+      createDelegationControls(this.exchange, {
+        session: () => this.access.session,
+        agents: () => Object.keys(this.snapshot.config.credentials.tokenExchange?.clients ?? {}),
+        now: this.credentials.now,
+      });
     this.metrics.setIdentityStats(() => this.identityStats());
     this.metrics.setPolicyStats(() => this.snapshot.policy?.stats());
     this.apis = new ApiRuntime({ log: this.log, onChange: () => this.rebuild() });
@@ -173,7 +202,7 @@ export class Gateway {
   }
 
   async listen(): Promise<AddressInfo> {
-    await this.apisFetched;
+    await Promise.all([this.apisFetched, this.exchange?.ready(), this.credentials.ready()]);
     const cfg = this.snapshot.config;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -182,6 +211,7 @@ export class Gateway {
         resolve();
       });
     });
+    this.credentials.setListenAddress(cfg.gateway.listen.host, (this.server.address() as AddressInfo).port);
     this.mtlsAddress = await this.access.mtlsListener?.listen();
     this.listening = true;
     this.tls?.watch(this.server as unknown as SecureServer);
@@ -201,6 +231,8 @@ export class Gateway {
       status: () => this.status(),
       routes: () => this.routeList(),
       apiKeys: () => this.access.apiKeys,
+      jwks: this.credentials.jwks,
+      revocations: () => this.exchange?.revocations,
       explainWorld: () => {
         const s = this.snapshot;
         return { config: s.config, stage: s.stage, router: s.router, providers: s.providers, engine: s.policy };
@@ -251,6 +283,7 @@ export class Gateway {
     this.snapshot = next;
     void this.pools.release(old.generation);
     this.identity.release(old.generation);
+    this.upstreamCredentials.release(old.generation);
     // Requests that started on the old snapshot may still be authenticating (awaiting a key fetch):
     // its policy engine stays usable for a while before its wasm state is freed.
     if (old.policy !== undefined) setTimeout(() => old.policy?.dispose(), 60_000).unref();
@@ -313,6 +346,10 @@ export class Gateway {
     }
     await this.pools.closeAll();
     this.identity.close();
+    await this.credentials.close();
+    this.delegation?.close();
+    await this.exchange?.close();
+    this.upstreamCredentials.close();
     this.snapshot.policy?.dispose();
     await this.access.close();
     await this.audit.close();
@@ -337,17 +374,23 @@ export class Gateway {
     } catch (err) {
       void this.pools.release(generation); // a failed build must not keep pools or key sets alive
       this.identity.release(generation);
+      this.upstreamCredentials.release(generation);
       throw err;
     }
   }
 
   private compileGeneration(base: Config, stage: Stage, generation: number): Snapshot {
     const { config, undeclared } = expandImportedApis(base, stage, this.apis.documents(), this.log, this.apiWarnings);
+    // With token exchange, Cortex's own delegated tokens are accepted like any provider's (provider `cortex`).
+    const providers = this.identity.compile(config.identity, generation);
     return compileSnapshot(config, stage, generation, {
       undeclared,
       observeUndeclared: (route, intent, result) => this.metrics.authz(route, intent, result),
       pools: this.pools,
-      providers: this.identity.compile(config.identity, generation),
+      assertions: { minter: this.credentials.assertions, settings: () => this.credentials.assertionSettings(config) },
+      credentialEndpoints: [...this.credentials.endpoints, ...(this.exchange === undefined ? [] : [this.exchange.endpoint]), ...(this.delegation === undefined ? [] : [this.delegation.consent])],
+      upstreamCredentials: this.upstreamCredentials,
+      providers: this.exchange?.withCortexProvider(config, providers) ?? providers,
       bearer: this.identity,
       access: this.access,
       observeAuthn: (provider, result) => this.metrics.authn(provider, result),
@@ -364,6 +407,7 @@ export class Gateway {
         },
         observe: (name, outcome, seconds) => this.metrics.upstream(name, outcome, seconds),
         retry: (name) => this.metrics.upstreamRetry(name),
+        connections: this.delegation?.connections,
       },
     });
   }
@@ -395,10 +439,11 @@ export class Gateway {
 
   private warnRestartOnly(before: Config, after: Config): void {
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    for (const key of ['gateway.listen', 'gateway.tls', 'admin', 'audit'] as const) {
+    for (const key of ['gateway.listen', 'gateway.tls', 'credentials.signingKeys', 'admin', 'audit'] as const) {
       const [a, b] =
         key === 'gateway.listen' ? [before.gateway.listen, after.gateway.listen]
         : key === 'gateway.tls' ? [before.gateway.tls, after.gateway.tls]
+        : key === 'credentials.signingKeys' ? [before.credentials.signingKeys, after.credentials.signingKeys]
         : [before[key], after[key]];
       if (!same(a, b)) this.log.warn({ key }, `a change to ${key} takes effect at the next restart`);
     }

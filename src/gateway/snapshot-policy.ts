@@ -59,11 +59,22 @@ export function compileSnapshotPolicy(config: Config, problems: string[]): Cache
 }
 
 /** The route's authz filter: none without a policy, and none for a public route that names no intent. */
-export function authzFilterFor(engine: PolicyEngine | undefined, config: Config, stage: Stage, rc: RouteConfig, observe?: AuthzObserver): HttpFilter | undefined {
+/** Headers for a route's attribute lookups (the gateway's own assertion for the route's upstream). */
+export type LookupHeaders = (rc: RouteConfig) => (() => Promise<Record<string, string>>) | undefined;
+
+export function authzFilterFor(
+  engine: PolicyEngine | undefined,
+  config: Config,
+  stage: Stage,
+  rc: RouteConfig,
+  observe?: AuthzObserver,
+  lookupHeaders?: LookupHeaders,
+): HttpFilter | undefined {
   if (engine === undefined || config.policy === undefined) return undefined;
   const publicRoute = rc.auth === 'none' || (Array.isArray(rc.auth) && rc.auth.length === 0);
   if (publicRoute && rc.intent === undefined) return undefined;
   const source = rc.resource?.attributes;
-  const attributes = source === undefined ? undefined : createAttributeSource(source);
+  const headers = source === undefined ? undefined : lookupHeaders?.(rc);
+  const attributes = source === undefined ? undefined : createAttributeSource(source, headers ? { headers } : {});
   return createAuthzFilter(engine, { intent: rc.intent, tags: rc.tags, mode: rc.policyMode ?? config.policy.mode, stage, ...(attributes ? { attributes } : {}) }, observe);
 }

@@ -7,20 +7,28 @@ import type { CorsPolicy, CorsSibling } from '../filters/cors/cors-filter.ts';
 import { createAnonymousFilter, createBearerFilter, createMultiAuthFilter } from '../filters/authn/authn-filter.ts';
 import type { AuthnObserver } from '../filters/authn/authn-filter.ts';
 import { createForwardedFilter } from '../filters/forwarded/forwarded-filter.ts';
+import { createAssertionFilter } from '../filters/assertion/assertion-filter.ts';
+import type { AssertionMinter, AssertionSettings } from '../filters/assertion/assertion-minter.ts';
 import { createHeaderOpsFilter } from '../filters/headers/header-ops-filter.ts';
 import { createUndeclaredFilter } from '../filters/authz/undeclared-filter.ts';
 import type { UndeclaredObserver } from '../filters/authz/undeclared-filter.ts';
 import { createUpstreamFilter } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamFilterDeps } from '../filters/upstream/upstream-filter.ts';
 import type { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
+import { createUpstreamCredentialsFilter } from '../filters/upstream-credentials/upstream-credentials-filter.ts';
+import type { UpstreamCredentialsRuntime } from '../credentials/upstream-secrets/runtime.ts';
 import { routeAudiences } from '../config/semantic-identity.ts';
 import type { AccessRuntime, Authenticator, InternalEndpoint } from '../identity/authenticator.ts';
 import type { BearerDeps, BearerPolicy } from '../identity/bearer.ts';
+import { LOGIN_COOKIE } from '../identity/session/cookies.ts';
 import type { CompiledProvider } from '../identity/provider.ts';
+import { CORTEX_PROVIDER } from '../identity/cortex-provider.ts';
 import { AMBIGUITY } from './normalize.ts';
 import { createRouter, paramNames } from './router.ts';
 import type { Router } from './router.ts';
 import { authzFilterFor, compileSnapshotPolicy } from './snapshot-policy.ts';
+import type { LookupHeaders } from './snapshot-policy.ts';
+import { GATEWAY_LOOKUP_IDENTITY } from '../credentials/gateway-identity.ts';
 import type { CachedPolicyEngine } from '../policy/decision-cache.ts';
 import type { AuthzObserver } from '../filters/authz/authz-filter.ts';
 import type { CompiledRoute, HttpFilter } from './types.ts';
@@ -57,6 +65,12 @@ export interface SnapshotDeps {
   /** Route id → imported API: the catch-all under the API's prefix, denying what its document does not declare. */
   undeclared?: ReadonlyMap<string, { readonly api: string }>;
   observeUndeclared?: UndeclaredObserver;
+  /** Signs the identity assertion for upstreams (the Gateway's; kept across reloads). */
+  assertions?: { minter: AssertionMinter; settings: () => AssertionSettings };
+  /** Gateway-owned endpoints of the credentials plane (/.cortex/jwks.json, ...). */
+  credentialEndpoints?: readonly InternalEndpoint[];
+  /** Upstream secrets (static headers, OAuth2 tokens), kept across reloads; needed when an upstream has `credentials`. */
+  upstreamCredentials?: UpstreamCredentialsRuntime;
 }
 
 export class SnapshotError extends Error {
@@ -98,10 +112,18 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     chain.push(createForwardedFilter());
     const authn = authnFilter(config, id, rc, deps, problems);
     if (authn) chain.push(authn);
-    const authz = authzFilterFor(policy, config, stage, rc, deps.observeAuthz);
+    const authz = authzFilterFor(policy, config, stage, rc, deps.observeAuthz, deps.assertions && lookupHeadersFor(config, deps.assertions));
     if (authz) chain.push(authz);
     const headerOps = createHeaderOpsFilter(rc.requestHeaders, rc.responseHeaders);
     if (headerOps) chain.push(headerOps);
+    const assertion = deps.assertions && assertionFilter(config, rc.upstream, deps.assertions);
+    if (assertion) chain.push(assertion);
+    if (upstreamCfg.credentials) {
+      // Last before the upstream filter: after every filter that edits the forwarded headers.
+      const acquired = deps.upstreamCredentials?.acquire(rc.upstream, upstreamCfg.credentials, generation) ?? { ok: false, problem: `upstreams.${rc.upstream}.credentials: no credentials runtime` };
+      if (acquired.ok) chain.push(createUpstreamCredentialsFilter(acquired.credential));
+      else if (!problems.includes(acquired.problem)) problems.push(acquired.problem);
+    }
     chain.push(createUpstreamFilter(target, rc.timeoutMs ?? target.timeoutMs, deps.upstream));
     routes.set(id, {
       id,
@@ -119,7 +141,7 @@ export function compileSnapshot(config: Config, stage: Stage, generation: number
     });
   }
   const preflightMethods = registerPreflights(config, routes, cors);
-  const internal = (deps.access?.endpoints ?? []).map((e) => ({ endpoint: e, route: internalRoute(e) }));
+  const internal = [...(deps.access?.endpoints ?? []), ...(deps.credentialEndpoints ?? [])].map((e) => ({ endpoint: e, route: internalRoute(e) }));
   for (const { route } of internal) routes.set(route.id, route);
   let router: Router<CompiledRoute> | undefined;
   try {
@@ -222,6 +244,34 @@ function authnFilter(config: Config, id: string, rc: RouteConfig, deps: Snapshot
   );
 }
 
+/** An attribute lookup carries the gateway's own assertion, for the route's upstream's audience (when that upstream takes assertions). */
+function lookupHeadersFor(config: Config, a: NonNullable<SnapshotDeps['assertions']>): LookupHeaders {
+  return (rc) => {
+    const caller = config.upstreams[rc.upstream]?.caller;
+    if (caller === undefined || !caller.assertion) return undefined;
+    const header = config.credentials.assertion.header.toLowerCase();
+    const audience = caller.audience ?? rc.upstream;
+    return async () => ({ [header]: (await a.minter.mint(GATEWAY_LOOKUP_IDENTITY, audience, a.settings())).token });
+  };
+}
+
+/** What the upstream learns about the caller (its `caller` settings): the assertion filter, if any. */
+function assertionFilter(config: Config, upstream: string, a: NonNullable<SnapshotDeps['assertions']>): HttpFilter | undefined {
+  const caller = (config.upstreams[upstream] as Config['upstreams'][string]).caller;
+  const sessions = config.identity.sessions;
+  return createAssertionFilter({
+    minter: a.minter,
+    header: config.credentials.assertion.header.toLowerCase(),
+    audience: caller.audience ?? upstream,
+    settings: a.settings,
+    assertion: caller.assertion,
+    plainHeaders: caller.plainHeaders,
+    forwardAuthorization: caller.forwardAuthorization,
+    credentialHeaders: config.identity.apiKeys === undefined ? [] : [config.identity.apiKeys.header.toLowerCase()],
+    credentialCookies: new Set(sessions === undefined ? [] : [sessions.cookie.name, LOGIN_COOKIE]),
+  });
+}
+
 /** A gateway-owned endpoint under /.cortex/: a route whose only filter answers it. */
 function internalRoute(e: InternalEndpoint): CompiledRoute {
   return {
@@ -286,7 +336,8 @@ function bearerPolicy(
       continue;
     }
     chosen.push(p);
-    audiences.set(name, new Set(routeAudiences(config, rc, name)));
+    // Cortex's delegated tokens carry credentials.tokenExchange.audience: accepted on every route that takes them.
+    audiences.set(name, name === CORTEX_PROVIDER ? p.audiences : new Set(routeAudiences(config, rc, name)));
   }
   return Object.freeze({
     providers: chosen,

@@ -1,6 +1,7 @@
 // Authorization: Bearer <token> → an Identity, for one route's bearer policy. A token seen before
 // (by digest) is answered from the cache without a promise; otherwise it is a JWT verified against
 // its issuer's keys, or an opaque token checked by introspection.
+import type { Identity } from '../gateway/types.ts';
 import { identityFromClaims } from './claims-identity.ts';
 import { audienceValues, checkHeaderForProvider, claimTypeProblem, decodeUntrusted, verifySignedJwt } from './jwt-verify.ts';
 import type { CompiledProvider } from './provider.ts';
@@ -21,6 +22,11 @@ export interface BearerPolicy {
 export interface BearerDeps {
   readonly cache: TokenCache;
   now(): number;
+  /**
+   * Refuses an identity after the cache (cached or not): a revoked delegated token. Synchronous
+   * (an in-memory lookup); undefined = nothing to check.
+   */
+  readonly refuse?: ((identity: Identity) => AuthnFailure | undefined) | undefined;
 }
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -53,7 +59,14 @@ export function authenticateBearer(header: string | undefined, policy: BearerPol
   const now = deps.now();
   const cached = deps.cache.get(digest, now);
   const answer = cached === undefined ? undefined : fromCache(cached, policy);
-  return answer ?? verifyFresh(token, digest, policy, deps, now);
+  const result = answer ?? verifyFresh(token, digest, policy, deps, now);
+  const refuse = deps.refuse;
+  if (refuse === undefined) return result;
+  return result instanceof Promise ? result.then((r) => refused(r, refuse)) : refused(result, refuse);
+}
+
+function refused(result: AuthnResult, refuse: (identity: Identity) => AuthnFailure | undefined): AuthnResult {
+  return result.ok ? (refuse(result.identity) ?? result) : result;
 }
 
 /** The cached answer for this route; undefined when the token must be verified again. */

@@ -10,6 +10,7 @@ import type { ProviderKeys } from './keys/provider-keys.ts';
 import { GOOGLE_TOKENINFO_ENDPOINT, PRESETS } from './presets.ts';
 import { compileProvider, issuerMatcher } from './provider.ts';
 import type { CompiledProvider } from './provider.ts';
+import type { BearerDeps } from './bearer.ts';
 import { TokenCache } from './token-cache.ts';
 import type { KeySourceStatus, TokenIntrospector } from './types.ts';
 
@@ -28,6 +29,8 @@ export interface IdentityRuntimeOptions {
 export class IdentityRuntime {
   readonly cache: TokenCache;
   readonly now: () => number;
+  /** Set by the token exchange: refuses revoked delegated tokens after the cache (see bearer.ts). */
+  refuse: BearerDeps['refuse'];
   private readonly log: Logger;
   private readonly keySources = new Map<string, Held<KeySource> & { names: Set<string> }>();
   private readonly introspectors = new Map<string, Held<{ get: () => TokenIntrospector | undefined; close: () => void }>>();

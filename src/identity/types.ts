@@ -30,7 +30,8 @@ export type AuthnCode =
   | 'authn.api_key_expired'
   | 'authn.certificate_revoked'
   | 'authn.certificate_unknown'
-  | 'authn.method_not_allowed';
+  | 'authn.method_not_allowed'
+  | 'authn.token_revoked';
 
 export interface AuthnFailure {
   ok: false;

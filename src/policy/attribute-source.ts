@@ -36,6 +36,11 @@ export interface AttributeSource {
 
 export interface AttributeSourceOptions {
   dispatcher?: Dispatcher;
+  /**
+   * Headers for each lookup: the gateway's own signed assertion, so a service that trusts only
+   * assertions answers it. Never the caller's: answers are cached per URL, whoever asked.
+   */
+  headers?: () => Record<string, string> | Promise<Record<string, string>>;
   maxEntries?: number;
   maxBodyBytes?: number;
   now?: () => number;
@@ -104,7 +109,7 @@ async function fetchAttributes(url: string, cfg: AttributeSourceConfig, opts: At
   try {
     const res = await request(url, {
       method: 'GET',
-      headers: { accept: 'application/json' },
+      headers: { ...(opts.headers ? await opts.headers() : {}), accept: 'application/json' },
       signal: AbortSignal.timeout(cfg.timeoutMs),
       headersTimeout: cfg.timeoutMs,
       bodyTimeout: cfg.timeoutMs,

@@ -45,25 +45,35 @@ export function keyFor(r: Reads): KeyFn | undefined {
   const params = [...r.params].sort();
   const resAttrs = [...r.resourceAttrs].sort();
   const ctx = r.context;
-  return (req) => {
-    const who = req.identity;
+  // The identity's part of the key, computed once per Identity object: a verified token's identity
+  // comes back from the token cache as the same frozen object, so repeat callers pay nothing here.
+  const whoParts = new WeakMap<Identity, string>();
+  const whoPart = (who: Identity): string => {
+    let part = whoParts.get(who);
+    if (part !== undefined) return part;
     const person = who.kind === 'anonymous' ? undefined : who.onBehalfOf;
-    const parts: unknown[] = [req.intent, who.kind];
+    const parts: unknown[] = [who.kind];
     if (r.principalId) parts.push(who.fingerprint);
     if (r.principalRoles) parts.push(who.kind === 'anonymous' ? [] : sortedUnique(who.roles));
     if (attrs.length > 0) parts.push(attrsOf(who, attrs));
+    if (ctx.has('method')) parts.push(who.method);
+    if (ctx.has('mfa')) parts.push(hasMfa(who.claims));
+    if (ctx.has('actingFor') || r.actingForEntity) parts.push(person !== undefined);
+    if (ctx.has('actingForRoles')) parts.push(person ? sortedUnique(person.roles) : []);
+    if (r.actingForEntity && person) parts.push(person.fingerprint, sortedUnique(person.roles), attrsOf(person, ['subject', 'issuer', 'provider'], true));
+    part = JSON.stringify(parts);
+    whoParts.set(who, part);
+    return part;
+  };
+  return (req) => {
+    const parts: unknown[] = [req.intent, whoPart(req.identity)];
     if (r.routeId) parts.push(req.routeId);
     if (r.resourceTags) parts.push(sortedUnique(req.tags));
     if (r.allParams) parts.push(Object.entries(req.params).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     else if (params.length > 0) parts.push(params.map((p) => req.params[p] ?? null));
     if (resAttrs.length > 0) parts.push(resAttrs.map((a) => req.resourceAttributes?.[a] ?? null));
     if (ctx.has('stage')) parts.push(req.stage);
-    if (ctx.has('method')) parts.push(who.method);
-    if (ctx.has('mfa')) parts.push(hasMfa(who.claims));
     if (ctx.has('clientIp')) parts.push(req.clientIp);
-    if (ctx.has('actingFor') || r.actingForEntity) parts.push(person !== undefined);
-    if (ctx.has('actingForRoles')) parts.push(person ? sortedUnique(person.roles) : []);
-    if (r.actingForEntity && person) parts.push(person.fingerprint, sortedUnique(person.roles), attrsOf(person, ['subject', 'issuer', 'provider'], true));
     return JSON.stringify(parts);
   };
 }

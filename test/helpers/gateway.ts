@@ -36,6 +36,8 @@ export async function startTestGateway(
     port?: number;
     /** A directory the caller owns (kept on close, e.g. for a store that outlives a restart); a temp dir by default. */
     dir?: string;
+    /** The clock of the signing key ring and assertion lifetimes. */
+    now?: () => number;
   } = {},
 ): Promise<TestGateway> {
   const ownDir = opts.dir === undefined;
@@ -64,6 +66,7 @@ export async function startTestGateway(
       env: { ...process.env, ...opts.env },
       log: createLogger({ level: 'silent' }),
       watch: opts.watch ?? false,
+      ...(opts.now ? { now: opts.now } : {}),
     });
   } catch (err) {
     if (ownDir) rmSync(dir, { recursive: true, force: true }); // a config that does not start leaves no temp dir

@@ -47,8 +47,14 @@ function checkHeader(token: string, algorithms: readonly Algorithm[]): VerifyRes
   if (typeof header.kid !== 'string' || !KID.test(header.kid)) {
     return fail('assertion.malformed', 'the JWS header must name its key (kid)');
   }
+  // Cortex signs its delegated tokens for agents with the same keys: the type keeps one from
+  // passing for the other.
+  if (header.typ !== ASSERTION_TYP) return fail('assertion.invalid', `typ must be ${ASSERTION_TYP}`);
   return undefined;
 }
+
+/** The JWS typ Cortex gives its assertions. */
+export const ASSERTION_TYP = 'cortex-assertion+jwt';
 
 export function createVerifier(options: VerifierOptions): Verifier {
   const issuer = options.issuer;

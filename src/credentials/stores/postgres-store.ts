@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { KeyRingStore, SigningAlgorithm, StoredKey } from '../types.ts';
+import { listenToChannel } from '../../stores/postgres/channel-listener.ts';
 import { byAge, parseStoredKey } from './stored-keys.ts';
 
 export const CHANNEL = 'cortex_signing_keys';
@@ -48,8 +49,6 @@ export function openPostgresKeyStore(url: string, table: string, opts: PostgresK
     for (const l of listeners) l();
   };
   let closed = false;
-  let listener: pg.Client | undefined;
-  let relisten: NodeJS.Timeout | undefined;
 
   /** Runs `work` in a transaction holding the ring's advisory lock (empty tables included). */
   async function locked<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -93,35 +92,20 @@ export function openPostgresKeyStore(url: string, table: string, opts: PostgresK
     return r.rows.map((row) => fromRow(row, table)).sort(byAge);
   }
 
-  async function startListening(): Promise<void> {
-    const client = new pg.Client(settings);
-    listener = client;
-    const lost = (): void => {
-      if (listener !== client) return;
-      listener = undefined;
-      client.removeAllListeners('notification');
-      client.end().catch(() => undefined);
-      opts.log.warn('signing keys: lost the PostgreSQL LISTEN connection; reconnecting');
-      if (!closed) {
-        relisten = setTimeout(() => void startListening(), RELISTEN_MS);
-        relisten.unref();
-      }
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    client.on('notification', (n) => {
-      if (n.channel === CHANNEL && n.payload === table) emit();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      // A change made before LISTEN took effect would otherwise wait for the periodic reload.
-      if (listener === client) emit();
-    } catch {
-      lost();
-    }
-  }
-  if (opts.listen) void startListening();
+  const listener = opts.listen
+    ? listenToChannel({
+        settings,
+        channel: CHANNEL,
+        what: 'signing keys',
+        log: opts.log,
+        retryMs: RELISTEN_MS,
+        onNotify: (payload) => {
+          if (payload === table) emit();
+        },
+        // A change made before LISTEN took effect would otherwise wait for the periodic reload.
+        onListening: emit,
+      })
+    : undefined;
 
   return {
     async load() {
@@ -157,11 +141,7 @@ export function openPostgresKeyStore(url: string, table: string, opts: PostgresK
     async close() {
       if (closed) return;
       closed = true;
-      clearTimeout(relisten);
-      const client = listener;
-      listener = undefined;
-      client?.removeAllListeners('end');
-      await Promise.all([client?.end().catch(() => undefined), pool.end()]);
+      await Promise.all([listener?.close(), pool.end()]);
     },
   };
 }

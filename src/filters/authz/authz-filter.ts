@@ -6,6 +6,7 @@
 import type { AttributeSource, ResourceAttributes } from '../../policy/attribute-source.ts';
 import type { PolicyEngine } from '../../policy/engine.ts';
 import { CONTINUE } from '../../gateway/types.ts';
+import { delegatedScope, isDelegated } from '../../identity/cortex-provider.ts';
 import type { FilterResult, HttpFilter, Identity, RequestContext } from '../../gateway/types.ts';
 
 export interface AuthzRoute {
@@ -23,6 +24,8 @@ export interface AuthzObserver {
 
 export function createAuthzFilter(engine: PolicyEngine, route: AuthzRoute, observe?: AuthzObserver): HttpFilter {
   const decide = (ctx: RequestContext, identity: Identity, intent: string, resourceAttributes?: ResourceAttributes): FilterResult => {
+    // A delegated token (token exchange) carries only the intents in its scope, whatever the policies say.
+    if (isDelegated(identity) && !delegatedScope(identity).includes(intent)) return outOfScope(ctx, identity, intent);
     const d = engine.decide({
       identity,
       intent,
@@ -63,6 +66,13 @@ export function createAuthzFilter(engine: PolicyEngine, route: AuthzRoute, obser
     }
     observe?.(ctx.route.id, intent, 'error');
     return { action: 'reply', reply: { code: 'authz.attribute_unavailable', detail: `${intent} cannot be decided now: the attributes it needs are unavailable.` } };
+  };
+
+  const outOfScope = (ctx: RequestContext, identity: Identity, intent: string): FilterResult => {
+    // Enforced in shadow mode too: the scope limits the credential, it is not a policy on trial.
+    ctx.decision = { allow: false, mode: 'enforce', policyIds: [], reason: 'authz.denied', intent };
+    observe?.(ctx.route.id, intent, 'deny');
+    return { action: 'reply', reply: { code: 'authz.denied', detail: `${intent} is not in the scope of ${identity.subject}'s delegated token.` } };
   };
 
   return {

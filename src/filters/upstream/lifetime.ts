@@ -1,7 +1,10 @@
 // How long a long-lived exchange (a relayed WebSocket, a text/event-stream response) may stay open:
 // the route's cap, and the caller's credential expiry, so a connection opened with a token does not
-// outlive it.
+// outlive it. One opened with a delegated token is also closed when that token is revoked
+// (live-connections.ts).
+import type { DelegatedTokenRef } from '../../credentials/types.ts';
 import type { RequestContext } from '../../gateway/types.ts';
+import { delegatedRef, isDelegated } from '../../identity/cortex-provider.ts';
 
 /** Milliseconds from now until the connection must close (at least 0). */
 export function connectionLifetimeMs(ctx: RequestContext): number {
@@ -16,4 +19,10 @@ export function isEventStream(headers: Record<string, string | string[]>): boole
   const ct = headers['content-type'];
   const value = Array.isArray(ct) ? ct[0] : ct;
   return value !== undefined && /^\s*text\/event-stream\s*(?:;|$)/i.test(value);
+}
+
+/** The delegated token (Cortex's, an agent acting for a person) the request came with, if any. */
+export function delegatedTokenOf(ctx: RequestContext): DelegatedTokenRef | undefined {
+  const identity = ctx.identity;
+  return identity !== undefined && isDelegated(identity) ? delegatedRef(identity) : undefined;
 }

@@ -3,12 +3,14 @@
 // problem+json replies; after it, the client connection is cut (a status cannot be unsaid).
 // A WebSocket upgrade (ctx.upgrade) is dispatched with undici's `upgrade`; on a 101 both sockets
 // are piped to each other, and any other answer is relayed as a normal response. WebSockets and
-// event streams are closed when their lifetime (lifetime.ts) runs out.
+// event streams are closed when their lifetime (lifetime.ts) runs out, or at once when the
+// delegated token they were opened with is revoked (live-connections.ts).
 import type { Duplex } from 'node:stream';
 import { responseHeadersFromRaw } from '../../gateway/headers.ts';
 import type { HttpFilter, RequestContext } from '../../gateway/types.ts';
 import type { ReasonCode } from '../../gateway/reason-codes.ts';
-import { connectionLifetimeMs, isEventStream } from './lifetime.ts';
+import { connectionLifetimeMs, delegatedTokenOf, isEventStream } from './lifetime.ts';
+import type { LiveConnections } from './live-connections.ts';
 import type { Endpoint, UpstreamTarget } from './upstream-pools.ts';
 
 export interface UpstreamFilterDeps {
@@ -19,6 +21,8 @@ export interface UpstreamFilterDeps {
   observe?(upstream: string, outcome: 'ok' | 'error' | 'timeout', seconds: number): void;
   /** A request retried on another target after a connect failure. */
   retry?(upstream: string): void;
+  /** The gateway's open long-lived connections, closed when their delegated token is revoked. */
+  connections?: LiveConnections;
 }
 
 const HANDLED = Object.freeze({ action: 'handled' as const });
@@ -164,17 +168,23 @@ class ProxyHandler {
     return true;
   }
 
-  /** An event stream is ended (and the upstream request aborted) when its lifetime runs out. */
+  /** An event stream is ended (and the upstream request aborted) when its lifetime runs out or its token is revoked. */
   private armLifetime(): void {
     const { ctx } = this;
-    const timer = setTimeout(() => {
+    const end = (code: ReasonCode): void => {
       if (this.done) return;
       this.done = true;
-      ctx.outcome.code = 'connection.lifetime_exceeded';
-      this.abort?.(new Error('connection lifetime exceeded'));
+      ctx.outcome.code = code;
+      this.abort?.(new Error(code));
       ctx.res.end();
-    }, connectionLifetimeMs(ctx));
-    ctx.res.once('close', () => clearTimeout(timer));
+    };
+    const timer = setTimeout(() => end('connection.lifetime_exceeded'), connectionLifetimeMs(ctx));
+    const token = delegatedTokenOf(ctx);
+    const untrack = token === undefined ? undefined : this.deps.connections?.add(token, () => end('connection.token_revoked'));
+    ctx.res.once('close', () => {
+      clearTimeout(timer);
+      untrack?.();
+    });
   }
 
   /** The upstream switched protocols: write the 101 to the client and relay both sockets. */
@@ -201,7 +211,7 @@ class ProxyHandler {
     ctx.outcome.upstreamStatus = statusCode;
     ctx.outcome.upstreamMs = performance.now() - this.started;
     up.switched = true;
-    relay(ctx, up.socket, upstream, `HTTP/1.1 101 Switching Protocols\r\n${serializeHeaders(out)}\r\n`);
+    relay(ctx, up.socket, upstream, `HTTP/1.1 101 Switching Protocols\r\n${serializeHeaders(out)}\r\n`, this.deps.connections);
   }
 
   onData(chunk: Buffer): boolean {
@@ -273,9 +283,10 @@ function serializeHeaders(headers: Record<string, string | string[]>): string {
  * Pipes the client and upstream sockets both ways (pipe() gives backpressure), counting bytes. An
  * end on one side is passed on; an error or a close tears both down. The connection's lifetime
  * (lifetime.ts) ends both sockets when it runs out (no close frame is injected: one side may be in
- * the middle of a frame). The client socket's close completes the request (its one audit event).
+ * the middle of a frame); so does a revocation of the delegated token it was opened with. The
+ * client socket's close completes the request (its one audit event).
  */
-function relay(ctx: RequestContext, client: Duplex, upstream: Duplex, head: string): void {
+function relay(ctx: RequestContext, client: Duplex, upstream: Duplex, head: string, connections: LiveConnections | undefined): void {
   const { outcome } = ctx;
   const endThenDestroy = (s: Duplex): void => {
     if (!s.destroyed) s.end(() => s.destroy());
@@ -285,15 +296,19 @@ function relay(ctx: RequestContext, client: Duplex, upstream: Duplex, head: stri
     if (over) return;
     over = true;
     clearTimeout(timer);
+    untrack?.();
     endThenDestroy(client);
     endThenDestroy(upstream);
   };
-  const timer = setTimeout(() => {
-    if (outcome.code === 'ok') outcome.code = 'connection.lifetime_exceeded';
+  const cut = (code: ReasonCode): void => {
+    if (outcome.code === 'ok') outcome.code = code;
     upstream.unpipe(client);
     client.unpipe(upstream);
     teardown();
-  }, connectionLifetimeMs(ctx));
+  };
+  const timer = setTimeout(() => cut('connection.lifetime_exceeded'), connectionLifetimeMs(ctx));
+  const token = delegatedTokenOf(ctx);
+  const untrack = token === undefined ? undefined : connections?.add(token, () => cut('connection.token_revoked'));
   client.on('error', () => {
     if (outcome.code === 'ok') outcome.code = 'client.closed';
     clearTimeout(timer);

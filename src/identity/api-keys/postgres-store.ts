@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { ApiKeyKind, ApiKeyRecord, ApiKeyStore, RevokeResult, StoredApiKey } from './keys.ts';
 import { publicRecord } from './keys.ts';
+import { listenToChannel } from '../../stores/postgres/channel-listener.ts';
 
 export const CHANNEL = 'cortex_api_keys';
 const TIMEOUT_MS = 2_000;
@@ -61,9 +62,6 @@ export function openPostgresApiKeyStore(url: string, opts: PostgresStoreOptions)
     for (const l of listeners) l(keyId);
   };
   let closed = false;
-  let listening = false;
-  let listener: pg.Client | undefined;
-  let relisten: NodeJS.Timeout | undefined;
 
   let schema: Promise<void> | undefined;
   function ensureSchema(): Promise<void> {
@@ -81,41 +79,22 @@ export function openPostgresApiKeyStore(url: string, opts: PostgresStoreOptions)
     return pool.query<R>(text, values);
   }
 
-  async function startListening(): Promise<void> {
-    const client = new pg.Client(settings);
-    listener = client;
-    const lost = (): void => {
-      if (listener !== client) return;
-      listener = undefined;
-      const was = listening;
-      listening = false;
-      client.removeAllListeners('notification');
-      client.end().catch(() => undefined);
-      if (was) opts.log.warn('api keys: lost the PostgreSQL LISTEN connection; reconnecting');
-      emit(undefined);
-      if (!closed) {
-        relisten = setTimeout(() => void startListening(), RELISTEN_MS);
-        relisten.unref();
-      }
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    client.on('notification', (n) => {
-      if (n.channel === CHANNEL && n.payload !== undefined) emit(n.payload);
-    });
-    try {
-      await client.connect();
-      await ensureSchema();
-      await client.query(`LISTEN ${CHANNEL}`);
-      if (listener !== client) return;
-      listening = true;
-      // Anything cached before LISTEN took effect may have missed a change.
-      emit(undefined);
-    } catch {
-      lost();
-    }
-  }
-  if (opts.listen) void startListening();
+  const listener = opts.listen
+    ? listenToChannel({
+        settings,
+        channel: CHANNEL,
+        what: 'api keys',
+        log: opts.log,
+        retryMs: RELISTEN_MS,
+        beforeListen: ensureSchema,
+        onNotify: (keyId) => {
+          if (keyId !== undefined) emit(keyId);
+        },
+        // Anything cached while not listening may have missed a change.
+        onListening: () => emit(undefined),
+        onLost: () => emit(undefined),
+      })
+    : undefined;
 
   return {
     type: 'postgres',
@@ -157,15 +136,11 @@ export function openPostgresApiKeyStore(url: string, opts: PostgresStoreOptions)
     onChange(l) {
       listeners.push(l);
     },
-    ready: () => (opts.listen ? listening : !closed),
+    ready: () => (listener !== undefined ? listener.listening : !closed),
     async close() {
       if (closed) return;
       closed = true;
-      clearTimeout(relisten);
-      const client = listener;
-      listener = undefined;
-      listening = false;
-      await Promise.all([client?.end().catch(() => undefined), pool.end()]);
+      await Promise.all([listener?.close(), pool.end()]);
     },
   };
 }

@@ -59,9 +59,10 @@ describe('cortex dev in a browser', () => {
     origin = `http://localhost:${port}`;
     dir = mkdtempSync(join(tmpdir(), 'cortex-demo-'));
     idp = await startIdpHost({ host: '127.0.0.1', port: 0, webRedirectUris: [`${origin}/.cortex/callback`], postLogoutRedirectUris: [`${origin}/`] });
-    orders = await startOrdersApi();
+    // As in cortex dev: the orders API trusts only the assertion the gateway signs.
+    orders = await startOrdersApi({ assertion: { issuer: `http://127.0.0.1:${port}`, audience: 'orders' } });
     runtime = await startRuntime({
-      configText: devConfigText({ gatewayPort: port, adminPort: 0, ordersUrl: orders.url, auditPath: join(dir, 'audit.jsonl'), idpIssuer: idp.issuer }),
+      configText: devConfigText({ gatewayPort: port, adminPort: 0, ordersUrl: orders.url, auditPath: join(dir, 'audit.jsonl'), signingKeysPath: join(dir, 'signing-keys.json'), idpIssuer: idp.issuer }),
       env: {
         ...process.env,
         CORTEX_ADMIN_TOKEN: 'test-admin-token-0123456789',

@@ -118,8 +118,9 @@ describe('admin API', () => {
     const ok = await send(`${gw.adminUrl}/api/routes`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     assert.equal(ok.status, 200);
     const { routes } = JSON.parse(ok.body) as { routes: { id: string; upstream: string; filters: string[] }[] };
-    assert.deepEqual(routes.map((r) => [r.id, r.upstream]).sort(), [['down', 'dead'], ['svc', 'live']]);
-    assert.deepEqual(routes.find((r) => r.id === 'svc')?.filters, ['forwarded', 'authn', 'upstream']);
+    // cortex.jwks: the gateway-owned /.cortex/jwks.json (no upstream).
+    assert.deepEqual(routes.map((r) => [r.id, r.upstream]).sort(), [['cortex.jwks', '-'], ['down', 'dead'], ['svc', 'live']]);
+    assert.deepEqual(routes.find((r) => r.id === 'svc')?.filters, ['forwarded', 'authn', 'assertion', 'upstream']);
   });
 
   test('the data-plane port serves no admin endpoint, whatever the token', async () => {

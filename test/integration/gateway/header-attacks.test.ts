@@ -88,7 +88,8 @@ x-request-id: client-chosen
 Connection: close`),
     );
     const sent = names(seen);
-    assert.deepEqual(sent.filter((n) => n.replaceAll('_', '-').startsWith('cortex-')), [], 'no cortex-* header');
+    // The one cortex-* header is Cortex's own signed assertion (the upstream's caller.assertion default).
+    assert.deepEqual(sent.filter((n) => n.replaceAll('_', '-').startsWith('cortex-')), ['cortex-assertion'], "no cortex-* header but Cortex's own assertion");
     assert.deepEqual(sent.filter((n) => n.includes('_')), [], 'no _ alias');
     for (const n of ['x-real-ip', 'true-client-ip', 'x-forwarded-port']) assert.equal(seen.headers[n], undefined, n);
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
@@ -168,7 +169,8 @@ Connection: close`),
     assert.equal(seen.headers['x-forwarded-for'], '198.51.100.1, 203.0.113.9, 127.0.0.1');
     assert.equal(seen.headers.forwarded, 'for=203.0.113.9;proto=https, for=127.0.0.1;host=localhost;proto=http');
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
-    assert.equal(seen.headers['cortex-assertion'], undefined, 'identity headers are stripped even from a trusted proxy');
+    assert.notEqual(seen.headers['cortex-assertion'], 'forged', 'identity headers are stripped even from a trusted proxy');
+    assert.match(String(seen.headers['cortex-assertion']), /^[\w-]+\.[\w-]+\.[\w-]+$/, "the assertion is Cortex's own");
     assert.ok(!seen.rawHeaders.join('\n').includes('6.6.6.6'), 'the _ alias is dropped');
     assert.equal(clientIp, '203.0.113.9');
   });

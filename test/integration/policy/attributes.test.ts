@@ -151,10 +151,20 @@ describe("cortex dev's config: the demo orders API as the attribute source", () 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cortex-attrs-'));
     dev = await startTestIdp();
-    orders = await startOrdersApi();
     const gatewayPort = await deadPort();
     origin = `http://127.0.0.1:${gatewayPort}`;
-    const configText = devConfigText({ gatewayPort, adminPort: 0, ordersUrl: orders.url, auditPath: join(dir, 'audit.jsonl'), apiKeysPath: join(dir, 'keys.db'), idpIssuer: dev.issuer });
+    // As in cortex dev: the orders API trusts only the gateway's signed assertion, so the ownership
+    // lookups must carry the gateway's own (src/credentials/gateway-identity.ts).
+    orders = await startOrdersApi({ assertion: { issuer: origin, audience: 'orders' } });
+    const configText = devConfigText({
+      gatewayPort,
+      adminPort: 0,
+      ordersUrl: orders.url,
+      auditPath: join(dir, 'audit.jsonl'),
+      apiKeysPath: join(dir, 'keys.db'),
+      signingKeysPath: join(dir, 'signing-keys.json'),
+      idpIssuer: dev.issuer,
+    });
     runtime = await startRuntime({ configText, env: { ...process.env, CORTEX_ADMIN_TOKEN: 'test-admin-token-0123456789' }, log: createLogger({ level: 'silent' }) });
     await eventually(() => (runtime.gateway.readiness().ready ? true : undefined), 'the dev gateway ready', 10_000);
   });

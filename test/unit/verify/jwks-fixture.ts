@@ -84,7 +84,7 @@ export function mint(key: TestKey, opts: MintOptions): Promise<string> {
     jti: randomUUID(),
     ...opts.claims,
   };
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...opts.header }).sign(key.privateKey);
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'cortex-assertion+jwt', ...opts.header }).sign(key.privateKey);
 }
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -101,6 +101,11 @@ describe('createVerifier: refusals', () => {
     }
   });
 
+  test('a token of another type signed by the same key (a delegated access token, typ at+jwt) is not an assertion', async () => {
+    refused(await verifier().verify(await mint(es, { issuer: jwks.issuer, header: { typ: 'at+jwt' } })), 'assertion.invalid');
+    refused(await verifier().verify(await mint(es, { issuer: jwks.issuer, header: { typ: 'JWT' } })), 'assertion.invalid');
+  });
+
   test('an algorithm outside the configured list', async () => {
     refused(await verifier({ algorithms: ['ES256'] }).verify(await mint(rs, { issuer: jwks.issuer })), 'assertion.invalid');
   });
