@@ -5,12 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import { loadConfig } from '../config/load.ts';
-import { isStage } from '../config/merge.ts';
 import type { Revocation } from '../credentials/types.ts';
 import { openRevocationStore } from '../stores/revocations/open-revocation-store.ts';
 import { createLogger } from '../telemetry/logger.ts';
-import { formatProblem } from './check.ts';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -20,7 +17,8 @@ export interface CliIo {
   cwd?: string;
 }
 
-export class UsageError extends Error {}
+export { UsageError } from './cli-config.ts';
+import { loadCliConfig, UsageError } from './cli-config.ts';
 
 export type TokenExchangeConfig = NonNullable<Config['credentials']['tokenExchange']>;
 
@@ -33,21 +31,14 @@ export interface LoadedDelegation {
 }
 
 export async function loadDelegationConfig(command: string, file: string | undefined, stage: string | undefined, io: CliIo): Promise<LoadedDelegation | undefined> {
-  if (stage !== undefined && !isStage(stage)) throw new UsageError(`unknown stage "${stage}"`);
-  const label = file ?? 'the cortex dev config';
-  const text = file === undefined ? (await import('../dev/config.ts')).devConfigText() : undefined;
-  const loaded = loadConfig({ file: file ?? 'cortex-dev.yaml', text, stage, env: io.env ?? process.env });
-  if (!loaded.ok) {
-    io.stderr.write(`cortex ${command}: ${label} is not valid:\n`);
-    for (const p of loaded.errors) io.stderr.write(`  ${formatProblem(p, label)}\n`);
-    return undefined;
-  }
+  const loaded = await loadCliConfig(command, file, stage, io);
+  if (loaded === undefined) return undefined;
   const exchange = loaded.config.credentials.tokenExchange;
   if (exchange === undefined) {
-    io.stderr.write(`cortex ${command}: ${label} does not configure credentials.tokenExchange\n`);
+    io.stderr.write(`cortex ${command}: ${loaded.label} does not configure credentials.tokenExchange\n`);
     return undefined;
   }
-  return { config: loaded.config, exchange, label, dev: file === undefined };
+  return { ...loaded, exchange };
 }
 
 /** The issuer a person's subject is at: --issuer, the issuer of --provider, else the session provider's or the only provider's. */

@@ -4,14 +4,12 @@
 // pick the rotation up at once (NOTIFY); on a file store, at their next reload (within a minute).
 import { parseArgs } from 'node:util';
 import type { SigningKeysConfig } from '../config/schema-credentials.ts';
-import { loadConfig } from '../config/load.ts';
-import { isStage } from '../config/merge.ts';
 import { maxSignedLifetimeMs, rotateStore, scheduleSettings } from '../credentials/key-ring.ts';
 import { describeKeys } from '../credentials/key-schedule.ts';
 import { loadKek } from '../credentials/key-seal.ts';
 import { openKeyRingStore } from '../credentials/stores/open-store.ts';
 import { createLogger } from '../telemetry/logger.ts';
-import { formatProblem } from './check.ts';
+import { loadCliConfig, UsageError } from './cli-config.ts';
 
 export interface SigningKeysIo {
   stdout: { write(text: string): unknown };
@@ -36,7 +34,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-class UsageError extends Error {}
 
 interface Section {
   cfg: SigningKeysConfig;
@@ -60,7 +57,7 @@ export async function runSigningKeys(argv: string[], io: SigningKeysIo = { stdou
   try {
     if (sub !== 'list' && sub !== 'rotate') throw new UsageError(`unknown subcommand "${sub}"`);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    const section = io.signingKeys !== undefined ? { cfg: io.signingKeys, maxTokenLifetimeMs: io.maxTokenLifetimeMs ?? 3_600_000 } : loadSection(v.config, v.stage, io);
+    const section = io.signingKeys !== undefined ? { cfg: io.signingKeys, maxTokenLifetimeMs: io.maxTokenLifetimeMs ?? 3_600_000 } : await loadSection(v.config, v.stage, io);
     if (section === undefined) return 1;
     const now = (io.now ?? Date.now)();
     const store = openKeyRingStore(section.cfg.store, { log: createLogger({ level: 'silent' }), listen: false });
@@ -88,19 +85,12 @@ export async function runSigningKeys(argv: string[], io: SigningKeysIo = { stdou
   }
 }
 
-function loadSection(file: string | undefined, stage: string | undefined, io: SigningKeysIo): Section | undefined {
-  if (stage !== undefined && !isStage(stage)) throw new UsageError(`unknown stage "${stage}"`);
-  if (file === undefined) throw new UsageError('--config FILE is required');
-  const loaded = loadConfig({ file, stage, env: io.env ?? process.env });
-  if (!loaded.ok) {
-    io.stderr.write(`cortex signing-keys: ${file} is not valid:\n`);
-    for (const p of loaded.errors) io.stderr.write(`  ${formatProblem(p, file)}\n`);
-    return undefined;
-  }
-  // credentials is not in the Config type until schema-credentials.ts is hooked into schema.ts.
-  const credentials = (loaded.config as { credentials?: Parameters<typeof maxSignedLifetimeMs>[0] & { signingKeys?: SigningKeysConfig } }).credentials;
-  if (credentials?.signingKeys === undefined) {
-    io.stderr.write(`cortex signing-keys: ${file} does not configure credentials.signingKeys\n`);
+async function loadSection(file: string | undefined, stage: string | undefined, io: SigningKeysIo): Promise<Section | undefined> {
+  const loaded = await loadCliConfig('signing-keys', file, stage, io);
+  if (loaded === undefined) return undefined;
+  const credentials = loaded.config.credentials;
+  if (credentials.signingKeys.store.type === 'memory') {
+    io.stderr.write(`cortex signing-keys: ${loaded.label} keeps the ring in the gateway's memory (credentials.signingKeys.store): there is nothing on disk to list or rotate\n`);
     return undefined;
   }
   return { cfg: credentials.signingKeys, maxTokenLifetimeMs: maxSignedLifetimeMs(credentials) };
