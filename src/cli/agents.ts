@@ -3,7 +3,6 @@
 // is the same as one a person gives on /.cortex/consent; `revoke` also revokes the delegated tokens
 // the agent holds for that person, on the running gateways (see `cortex tokens revoke`).
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { openAgentGrantStore } from '../credentials/grants/open-grant-store.ts';
 import type { AgentGrantStore } from '../credentials/types.ts';
 import { parseDuration } from '../identity/api-keys/keys.ts';
@@ -11,6 +10,8 @@ import { revokedBeforeNow } from '../stores/revocations/revocation-mirror.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { iso, loadDelegationConfig, personIssuer, publishRevocation, UsageError } from './delegation-config.ts';
 import type { CliIo, LoadedDelegation } from './delegation-config.ts';
+import { parseSubcommand } from './cli-config.ts';
+import type { ParsedValues } from './cli-config.ts';
 
 const USAGE = `usage:
   cortex agents grant --user SUBJECT --agent NAME [--provider P | --issuer URL] [--expires 30d] [--config FILE] [--stage S]
@@ -31,22 +32,12 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Values = ParsedValues<typeof OPTIONS>;
 
 export async function runAgents(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (error) {
-    io.stderr.write(`cortex agents: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values: v, positionals } = parsed;
-  const [sub, ...rest] = positionals;
-  if (v.help || sub === undefined) {
-    (v.help ? io.stdout : io.stderr).write(`${USAGE}\n`);
-    return v.help ? 0 : 2;
-  }
+  const parsed = parseSubcommand('agents', argv, OPTIONS, USAGE, io);
+  if ('exit' in parsed) return parsed.exit;
+  const { values: v, sub, rest } = parsed;
   try {
     if (sub !== 'grant' && sub !== 'list' && sub !== 'revoke') throw new UsageError(`unknown subcommand "${sub}"`);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);

@@ -1,7 +1,6 @@
 // `cortex api-keys create|list|revoke`: manages the keys in identity.apiKeys's store directly (no
 // gateway needed). `create` prints only the key on stdout, so `KEY=$(cortex api-keys create ...)`
 // works; its id and what it grants go to stderr.
-import { parseArgs } from 'node:util';
 import type { ApiKeysConfig } from '../config/schema.ts';
 import { loadConfig } from '../config/load.ts';
 import { isStage } from '../config/merge.ts';
@@ -10,6 +9,7 @@ import type { ApiKeyRecord, ApiKeyStore, IssueRequest } from '../identity/api-ke
 import { openApiKeyStore } from '../identity/api-keys/runtime.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { formatProblem } from './check.ts';
+import { parseSubcommand } from './cli-config.ts';
 
 export interface ApiKeysIo {
   stdout: { write(text: string): unknown };
@@ -37,19 +37,9 @@ const OPTIONS = {
 class UsageError extends Error {}
 
 export async function runApiKeys(argv: string[], io: ApiKeysIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (error) {
-    io.stderr.write(`cortex api-keys: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values: v, positionals } = parsed;
-  const [sub, ...rest] = positionals;
-  if (v.help || sub === undefined) {
-    (v.help ? io.stdout : io.stderr).write(`${USAGE}\n`);
-    return v.help ? 0 : 2;
-  }
+  const parsed = parseSubcommand('api-keys', argv, OPTIONS, USAGE, io);
+  if ('exit' in parsed) return parsed.exit;
+  const { values: v, sub, rest } = parsed;
   try {
     if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new UsageError(`unknown subcommand "${sub}"`);
     const request = sub === 'create' ? createRequest(v) : undefined;

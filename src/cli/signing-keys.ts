@@ -2,14 +2,13 @@
 // directly (no gateway needed). `list` reads the store only (no key-encryption key needed);
 // `rotate` makes a key that signs at once and prints its kid on stdout. Gateways on PostgreSQL
 // pick the rotation up at once (NOTIFY); on a file store, at their next reload (within a minute).
-import { parseArgs } from 'node:util';
 import type { SigningKeysConfig } from '../config/schema-credentials.ts';
 import { maxSignedLifetimeMs, rotateStore, scheduleSettings } from '../credentials/key-ring.ts';
 import { describeKeys } from '../credentials/key-schedule.ts';
 import { loadKek } from '../credentials/key-seal.ts';
 import { openKeyRingStore } from '../credentials/stores/open-store.ts';
 import { createLogger } from '../telemetry/logger.ts';
-import { loadCliConfig, UsageError } from './cli-config.ts';
+import { UsageError, loadCliConfig, parseSubcommand } from './cli-config.ts';
 
 export interface SigningKeysIo {
   stdout: { write(text: string): unknown };
@@ -41,19 +40,9 @@ interface Section {
 }
 
 export async function runSigningKeys(argv: string[], io: SigningKeysIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (error) {
-    io.stderr.write(`cortex signing-keys: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values: v, positionals } = parsed;
-  const [sub, ...rest] = positionals;
-  if (v.help || sub === undefined) {
-    (v.help ? io.stdout : io.stderr).write(`${USAGE}\n`);
-    return v.help ? 0 : 2;
-  }
+  const parsed = parseSubcommand('signing-keys', argv, OPTIONS, USAGE, io);
+  if ('exit' in parsed) return parsed.exit;
+  const { values: v, sub, rest } = parsed;
   try {
     if (sub !== 'list' && sub !== 'rotate') throw new UsageError(`unknown subcommand "${sub}"`);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);

@@ -2,11 +2,11 @@
 // gateways, effective at once: one token by its jti, every token of an agent, or every token acting
 // for a person. With Redis revocations it writes to Redis (the fleet hears it); with the memory
 // store it asks the gateway's admin API (POST /api/revocations, the admin token).
-import { parseArgs } from 'node:util';
 import type { Revocation } from '../credentials/types.ts';
 import { describeRevocation, parseRevocation } from '../stores/revocations/revocation-input.ts';
 import { loadDelegationConfig, personIssuer, publishRevocation, UsageError } from './delegation-config.ts';
 import type { CliIo } from './delegation-config.ts';
+import { parseSubcommand } from './cli-config.ts';
 
 const USAGE = `usage:
   cortex tokens revoke --jti ID --exp EPOCH_SECONDS [--admin URL] [--config FILE] [--stage S]
@@ -30,19 +30,9 @@ const OPTIONS = {
 } as const;
 
 export async function runTokens(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (error) {
-    io.stderr.write(`cortex tokens: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values: v, positionals } = parsed;
-  const [sub, ...rest] = positionals;
-  if (v.help || sub === undefined) {
-    (v.help ? io.stdout : io.stderr).write(`${USAGE}\n`);
-    return v.help ? 0 : 2;
-  }
+  const parsed = parseSubcommand('tokens', argv, OPTIONS, USAGE, io);
+  if ('exit' in parsed) return parsed.exit;
+  const { values: v, sub, rest } = parsed;
   try {
     if (sub !== 'revoke') throw new UsageError(`unknown subcommand "${sub}"`);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
