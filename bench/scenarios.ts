@@ -2,6 +2,7 @@
 // targets it is judged against. Add TLS, bearer-path or policy scenarios here as more entries: the
 // runner and the report pick them up (one section per scenario, one row per proxy).
 import { join } from 'node:path';
+import { auditDbFile, prepareAuditSqlite } from './lib/audit-sqlite.ts';
 import { bearerConfig, prepareBearer } from './lib/bearer.ts';
 import { policyConfig, preparePolicy } from './lib/policy-scenario.ts';
 
@@ -128,6 +129,25 @@ export const scenarios: readonly Scenario[] = [
       { kind: 'ratio', to: 'bare', atLeast: 0.9, label: 'Cortex passthrough without audit ≥ 0.9× bare undici proxy' },
       { kind: 'half-load-p99', atMostMs: 2, label: 'Cortex p99 at half load ≤ 2 ms' },
     ],
+  },
+  {
+    name: 'audit-sqlite',
+    title: 'Passthrough with the durable audit trail (SQLite)',
+    description:
+      'As passthrough, with the audit trail in the default SQLite sink (WAL, synchronous=NORMAL, batched transactions of up to ' +
+      '1,000 events or 200 ms, written off the request path, hash-chained) instead of a JSON-lines file. Admin /metrics is ' +
+      'sampled every second (queue depth, records committed); after the last load the rows are counted against the requests ' +
+      'Cortex counted.',
+    path: '/',
+    baselines: [],
+    calibrate: false,
+    cortexConfig: (ctx) => ({
+      ...passthroughConfig(ctx, [{ type: 'sqlite', path: auditDbFile(ctx) }]),
+      audit: { sinks: [{ type: 'sqlite', path: auditDbFile(ctx) }], spool: { dir: join(ctx.dir, 'audit-spool') } },
+    }),
+    prepare: (ctx) => prepareAuditSqlite(ctx),
+    comparesWith: ['passthrough'],
+    targets: [{ kind: 'scenario-ratio', scenario: 'passthrough', atLeast: 0.9, label: 'Cortex with the SQLite audit trail ≥ 0.9× Cortex passthrough (JSON lines)' }],
   },
   {
     name: 'tls-http1',

@@ -2,6 +2,7 @@
 // this one response only) and DELETE /api/api-keys/<keyId> (revoke). Behind the admin token.
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import type { SystemAction } from '../audit/event.ts';
 import { issueApiKey, issueProblem, KEY_ID_PATTERN } from '../identity/api-keys/keys.ts';
 import type { ApiKeyStore, IssueRequest } from '../identity/api-keys/keys.ts';
 import { jsonReply, problemReply } from './replies.ts';
@@ -12,6 +13,7 @@ export interface KeyRequest {
   readonly req: IncomingMessage;
   readonly requestId: string;
   readonly deps: { readonly log: Logger };
+  readonly record?: (action: SystemAction, details: Record<string, unknown>, status: number) => void;
 }
 
 /** What the admin API needs of the gateway's API key runtime. */
@@ -49,6 +51,8 @@ export async function apiKeysCollection(ctx: KeyRequest, admin: ApiKeyAdmin | un
   if (problem !== undefined) return badRequest(ctx.requestId, `Cannot create the key: ${problem}.`);
   const issued = await issueApiKey(admin.store, admin.hmacSecret, input as IssueRequest);
   ctx.deps.log.info({ keyId: issued.record.keyId, kind: issued.record.kind, subject: issued.record.subject, roles: issued.record.roles }, 'api key created');
+  const { keyId, kind, subject, roles, expiresAt } = issued.record;
+  ctx.record?.('api_key_created', { keyId, kind, subject, roles: [...roles], ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt).toISOString() }), requestId: ctx.requestId }, 201);
   return jsonReply(201, { key: issued.key, ...issued.record });
 }
 
@@ -61,6 +65,7 @@ export async function apiKeyItem(ctx: KeyRequest, admin: ApiKeyAdmin | undefined
   const result = await admin.store.revoke(keyId, Date.now());
   if (result === 'not_found') return problemReply('admin.not_found', ctx.requestId, 'No API key with that id.');
   if (result === 'revoked') ctx.deps.log.info({ keyId }, 'api key revoked');
+  ctx.record?.('api_key_revoked', { keyId, alreadyRevoked: result === 'already_revoked', requestId: ctx.requestId }, 200);
   return jsonReply(200, { keyId, revoked: true, alreadyRevoked: result === 'already_revoked' });
 }
 

@@ -2,10 +2,14 @@
 // `open(...)` for unauthenticated probes, `api(...)` for anything under /api/ (bearer token).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { SystemAction } from '../audit/event.ts';
+import type { SystemAudit } from '../audit/system-events.ts';
 import type { Config } from '../config/schema.ts';
 import type { RevocationStore } from '../credentials/types.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { apiKeyItem, apiKeysCollection } from './api-keys.ts';
+import { auditEndpoint } from './audit-api.ts';
+import type { AuditQuerySource } from './audit-api.ts';
 import type { ApiKeyAdmin } from './api-keys.ts';
 import { explainEndpoint } from './explain.ts';
 import type { ExplainWorldSource } from './explain.ts';
@@ -29,6 +33,10 @@ export interface AdminDeps {
   jwks?(): { body: string; cacheControl: string } | undefined;
   /** The delegated-token revocation store, when credentials.tokenExchange is configured (POST /api/revocations). */
   revocations?(): RevocationStore | undefined;
+  /** The audit trail's query sink (the first sqlite or postgres sink), for GET /api/audit. */
+  auditQuery?(): AuditQuerySource | undefined;
+  /** Records admin calls and the changes they make (system audit events). */
+  audit?: SystemAudit;
   log: Logger;
 }
 
@@ -39,6 +47,8 @@ export interface AdminContext {
   readonly deps: AdminDeps;
   readonly requestId: string;
   readonly query: URLSearchParams;
+  /** Records a change this call made, as its caller (a system audit event). */
+  readonly record?: (action: SystemAction, details: Record<string, unknown>, status: number) => void;
 }
 
 export type AdminHandler = (ctx: AdminContext) => AdminReply | 'handled' | Promise<AdminReply | 'handled'>;
@@ -81,6 +91,7 @@ export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
   '/api/api-keys': api((ctx) => apiKeysCollection(ctx, ctx.deps.apiKeys?.()), ['GET', 'HEAD', 'POST']),
   '/api/explain': api((ctx) => explainEndpoint(ctx, ctx.deps.explainWorld), ['POST']),
   '/api/revocations': api((ctx) => revocationsEndpoint(ctx, ctx.deps.revocations?.()), ['POST']),
+  '/api/audit': api((ctx) => auditEndpoint(ctx, ctx.deps.auditQuery?.())),
   '/api/api-keys/*': api((ctx) => apiKeyItem(ctx, ctx.deps.apiKeys?.()), ['DELETE']),
 };
 

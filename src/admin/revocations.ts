@@ -3,6 +3,7 @@
 // whose store is its own memory; with Redis the CLI writes to Redis and every instance hears it.
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import type { SystemAction } from '../audit/event.ts';
 import type { RevocationStore } from '../credentials/types.ts';
 import { describeRevocation, parseRevocation } from '../stores/revocations/revocation-input.ts';
 import { jsonReply, problemReply } from './replies.ts';
@@ -15,6 +16,7 @@ export interface RevocationRequest {
   readonly req: IncomingMessage;
   readonly requestId: string;
   readonly deps: { readonly log: Logger };
+  readonly record?: (action: SystemAction, details: Record<string, unknown>, status: number) => void;
 }
 
 export async function revocationsEndpoint(ctx: RevocationRequest, store: RevocationStore | undefined): Promise<AdminReply> {
@@ -44,5 +46,6 @@ export async function revocationsEndpoint(ctx: RevocationRequest, store: Revocat
     return problemReply('admin.store_unavailable', ctx.requestId, 'Revoked on this instance, but the revocation store could not be reached: other instances may not know.');
   }
   ctx.deps.log.info({ revocation: parsed.revocation }, `revoked ${describeRevocation(parsed.revocation)}`);
+  ctx.record?.('token_revoked', { ...parsed.revocation, requestId: ctx.requestId }, 200);
   return jsonReply(200, { revoked: parsed.revocation });
 }

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ADMIN_TOKEN_WHO, adminCallDetails } from '../audit/system-events.ts';
 import { createTokenCheck } from './bearer-token.ts';
 import { findEndpoint, isApiPath, type AdminContext, type AdminDeps } from './endpoints.ts';
 import { problemReply, writeReply, type AdminReply } from './replies.ts';
@@ -18,6 +19,17 @@ export interface AdminServer {
 const WWW_AUTHENTICATE = 'Bearer realm="cortex-admin"';
 /** How long close() lets in-flight admin requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 2_000;
+
+/** The reason code of a problem reply (its body's `code`). */
+function problemCode(reply: AdminReply | 'handled'): string {
+  if (reply === 'handled') return 'error';
+  try {
+    const code = (JSON.parse(reply.body) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : 'error';
+  } catch {
+    return 'error';
+  }
+}
 
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const checkToken = createTokenCheck(deps.token);
@@ -57,6 +69,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       deps,
       requestId,
       query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      record: (action, details, status) => deps.audit?.(action, endpoint.auth ? ADMIN_TOKEN_WHO : null, details, { status, code: 'ok' }),
     };
     return endpoint.handle(ctx);
   }
@@ -71,8 +84,9 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
       res.setHeader('connection', 'close');
     }
+    let reply: AdminReply | 'handled' = 'handled';
     try {
-      const reply = await route(req, res, requestId);
+      reply = await route(req, res, requestId);
       if (reply !== 'handled') writeReply(res, reply);
       log.debug({ requestId, method: req.method, url: req.url, status: res.statusCode }, 'admin request');
     } catch (err) {
@@ -81,8 +95,20 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
         res.destroy();
         return;
       }
-      writeReply(res, problemReply('filter.error', requestId, 'The admin endpoint failed; see the gateway log.'));
+      reply = problemReply('filter.error', requestId, 'The admin endpoint failed; see the gateway log.');
+      writeReply(res, reply);
+    } finally {
+      auditCall(req, res, requestId, reply);
     }
+  }
+
+  /** Every /api/ call, authorized or not: who (the admin token's holder, else null), what, and the status answered. */
+  function auditCall(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, reply: AdminReply | 'handled'): void {
+    const url = req.url ?? '/';
+    if (deps.audit === undefined || !isApiPath(url.split('?')[0] ?? '')) return;
+    const who = checkToken(req.headers.authorization) === 'ok' ? ADMIN_TOKEN_WHO : null;
+    const code = res.statusCode < 400 ? 'ok' : problemCode(reply);
+    deps.audit('admin_call', who, adminCallDetails(req.method ?? 'GET', url, res.statusCode, requestId), { status: res.statusCode, code });
   }
 
   const server = http.createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {

@@ -14,9 +14,14 @@ export interface AuditWho {
   method: string;
   roles: string[];
   fingerprint?: string;
-  onBehalfOf?: { subject: string; kind: string };
+  onBehalfOf?: { subject: string; kind: string; username?: string };
   /** Id of the key that signed the credential, beside (not in) the fingerprint. */
   keyId?: string;
+  /**
+   * The name the credential's issuer gives `subject` (preferred_username, else username, else email),
+   * when it gives one (cortex audit --user matches it). See usernameFrom.
+   */
+  username?: string;
 }
 
 export interface AuditWhat {
@@ -62,7 +67,7 @@ export interface AuditExchange {
   refused?: string;
 }
 
-export interface AuditEvent {
+export interface RequestAuditEvent {
   v: typeof AUDIT_EVENT_VERSION;
   type: 'request';
   /** The request id (the x-request-id the client saw). */
@@ -83,6 +88,38 @@ export interface AuditEvent {
   exchange?: AuditExchange;
 }
 
+/** Something the gateway did or was told to do besides serving a request (system-events.ts, docs/audit-event.md). */
+export type SystemAction =
+  | 'key_rotation'
+  | 'config_reload'
+  | 'intent_approval'
+  | 'intent_change_pending'
+  | 'api_key_created'
+  | 'api_key_revoked'
+  | 'agent_grant_created'
+  | 'agent_grant_revoked'
+  | 'token_revoked'
+  | 'admin_call';
+
+export interface SystemAuditEvent {
+  v: typeof AUDIT_EVENT_VERSION;
+  type: 'system';
+  /** A random UUID. */
+  id: string;
+  /** ISO 8601 UTC. */
+  time: string;
+  stage: string;
+  action: SystemAction;
+  /** The admin caller, the person on the consent page, or null when the gateway acted on its own. */
+  who: AuditWho | null;
+  /** Action-specific, plain data; never a secret or a token. */
+  details: Record<string, unknown>;
+  /** status: the HTTP status of the call that caused it, else 200 done / 202 pending / 422 rejected; code: 'ok' or why not. */
+  outcome: { status: number; code: string };
+}
+
+export type AuditEvent = RequestAuditEvent | SystemAuditEvent;
+
 /** What the gateway hands the builder. Plain data: no headers map, no query, no credentials. */
 export interface AuditInput {
   id: string;
@@ -97,8 +134,9 @@ export interface AuditInput {
     method: string;
     roles: readonly string[];
     fingerprint?: string;
-    onBehalfOf?: { subject: string; kind: string };
+    onBehalfOf?: { subject: string; kind: string; username?: string };
     keyId?: string;
+    username?: string;
   };
   request: {
     method: string;
@@ -167,7 +205,43 @@ function truncate(s: string, max: number): string {
   return s.length <= max ? s : s.slice(0, max);
 }
 
-export function buildAuditEvent(input: AuditInput): AuditEvent {
+/** The audit `who` of an identity as AuditInput carries it (also used by system events). */
+export function whoFrom(identity: NonNullable<AuditInput['identity']>): AuditWho {
+  const who: AuditWho = {
+    subject: identity.subject,
+    issuer: identity.issuer,
+    provider: identity.provider,
+    kind: identity.kind,
+    method: identity.method,
+    roles: [...identity.roles],
+  };
+  if (identity.fingerprint !== undefined) who.fingerprint = identity.fingerprint;
+  if (identity.onBehalfOf !== undefined) {
+    const { subject, kind, username } = identity.onBehalfOf;
+    who.onBehalfOf = username === undefined ? { subject, kind } : { subject, kind, username };
+  }
+  if (identity.keyId !== undefined) who.keyId = identity.keyId;
+  if (identity.username !== undefined) who.username = identity.username;
+  return who;
+}
+
+export const USERNAME_MAX = 256;
+
+/**
+ * The name an issuer gives the token's subject: preferred_username (OIDC), else username (Cognito),
+ * else email only when it is the only name there is. Undefined unless `subject` is the claims' sub:
+ * an agent's token names the person in sub, so the name belongs to who.onBehalfOf, not the agent.
+ */
+export function usernameFrom(claims: Readonly<Record<string, unknown>>, subject: string): string | undefined {
+  if (claims.sub !== subject) return undefined;
+  for (const name of ['preferred_username', 'username', 'email']) {
+    const v = claims[name];
+    if (typeof v === 'string' && v !== '') return truncate(v, USERNAME_MAX);
+  }
+  return undefined;
+}
+
+export function buildAuditEvent(input: AuditInput): RequestAuditEvent {
   const { request, outcome, identity, route, decision } = input;
 
   const what: AuditWhat = { method: request.method, host: request.host, path: stripQuery(request.path) };
@@ -179,20 +253,7 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
   const intent = decision?.intent ?? route?.intent;
   if (intent !== undefined) what.intent = intent;
 
-  let who: AuditWho | null = null;
-  if (identity !== undefined) {
-    who = {
-      subject: identity.subject,
-      issuer: identity.issuer,
-      provider: identity.provider,
-      kind: identity.kind,
-      method: identity.method,
-      roles: [...identity.roles],
-    };
-    if (identity.fingerprint !== undefined) who.fingerprint = identity.fingerprint;
-    if (identity.onBehalfOf !== undefined) who.onBehalfOf = { subject: identity.onBehalfOf.subject, kind: identity.onBehalfOf.kind };
-    if (identity.keyId !== undefined) who.keyId = identity.keyId;
-  }
+  const who = identity === undefined ? null : whoFrom(identity);
 
   const out: AuditOutcome = {
     status: outcome.status,
@@ -204,11 +265,11 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
   if (outcome.upstreamStatus !== undefined) out.upstreamStatus = outcome.upstreamStatus;
   if (outcome.upstreamMs !== undefined) out.upstreamMs = roundMs(outcome.upstreamMs);
 
-  const client: AuditEvent['client'] = { ip: request.clientIp };
+  const client: RequestAuditEvent['client'] = { ip: request.clientIp };
   const ua = first(request.userAgent);
   if (ua !== undefined && ua !== '') client.userAgent = truncate(ua, USER_AGENT_MAX);
 
-  const event: AuditEvent = {
+  const event: RequestAuditEvent = {
     v: AUDIT_EVENT_VERSION,
     type: 'request',
     id: input.id,

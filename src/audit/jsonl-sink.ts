@@ -1,4 +1,5 @@
-// Audit events as JSON lines, to a file or stdout. Lines are batched here (an array and a character
+// Audit records as JSON lines, to a file or stdout: `{ writer, seq, prevHash, hash, event }` per
+// line (docs/audit-event.md), the event being the exact text that was hashed. Lines are batched here (an array and a character
 // count, joined once per batch) and each batch goes to sonic-boom as one write: sonic-boom measures
 // the byte length of its pending buffer on every write() call, which costs O(buffer) per event when
 // fed line by line. A short unref'd timer pushes a quiet gateway's last events out promptly without
@@ -6,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sonicBoom from 'sonic-boom';
-import type { AuditEvent } from './event.ts';
+import type { ChainedRecord } from './record.ts';
 import type { AuditSink } from './sink.ts';
 
 // sonic-boom is CommonJS: the class is only reachable through the default export at runtime.
@@ -23,6 +24,11 @@ export interface JsonlSinkOptions {
 }
 
 const DEFAULTS = { batchChars: 64 * 1024, flushIntervalMs: 200, maxBufferBytes: 16 * 1024 * 1024 };
+
+/** One record as a JSON line; the event is spliced in as the exact string that was hashed. */
+export function recordLine(r: ChainedRecord): string {
+  return `{"writer":${JSON.stringify(r.writer)},"seq":${r.seq},"prevHash":"${r.prevHash}","hash":"${r.hash}","event":${r.json}}\n`;
+}
 
 export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): AuditSink {
   const toStdout = path === 'stdout';
@@ -91,7 +97,7 @@ export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): Audi
   return {
     name: opts.name ?? (toStdout ? 'jsonl:stdout' : `jsonl:${path}`),
 
-    write(event: AuditEvent): void {
+    write(record: ChainedRecord): void {
       if (closing !== undefined) throw new Error('audit sink is closed');
       if (failure !== undefined) {
         const err = failure;
@@ -103,7 +109,7 @@ export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): Audi
         droppedEvents = 0;
         throw new Error(`audit buffer full: ${n} events dropped`);
       }
-      const line = JSON.stringify(event) + '\n';
+      const line = recordLine(record);
       batch.push(line);
       batchLength += line.length;
       if (batchLength >= batchChars) handOver();

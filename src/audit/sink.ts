@@ -1,15 +1,35 @@
-// Fan-out of audit events to every configured sink. Auditing must never break a request: write()
-// runs on the completion path of every request, so a failing sink is counted and logged, not thrown.
+// Fan-out of audit events to every configured sink. Each event is chained once (chain.ts) and the
+// same ChainedRecord goes to every sink. Auditing must never break a request: write() runs on the
+// completion path of every request, so it only queues, and a failing sink is counted and logged,
+// not thrown.
+import { createChain } from './chain.ts';
+import type { Chain } from './chain.ts';
 import type { AuditEvent } from './event.ts';
+import type { ChainedRecord } from './record.ts';
+
+/** A sink's counters, read when Prometheus scrapes (src/telemetry/audit-metrics.ts). */
+export interface SinkStats {
+  queueDepth: number;
+  spoolBytes: number;
+  dropped: number;
+  batchesOk: number;
+  batchesError: number;
+  /** Events committed to the destination. */
+  events: number;
+}
 
 export interface AuditSink {
   readonly name: string;
-  /** Queue one event. May throw; AuditLog contains it. */
-  write(event: AuditEvent): void;
-  /** Resolves once everything written so far has reached the sink's destination. */
+  /** Queue one record (O(1)). May throw; AuditLog contains it. */
+  write(record: ChainedRecord): void;
+  /** Resolves once everything written so far has reached the destination, or (a durable sink that
+   * is down) its spool, after one replay attempt. */
   flush(): Promise<void>;
   /** Flushes, then releases the destination. No writes after this. */
   close(): Promise<void>;
+  /** false while this sink loses events (destination failing and its spool full or unwritable). */
+  recording?(): boolean;
+  stats?(): SinkStats;
 }
 
 export type SinkResult = 'ok' | 'dropped';
@@ -26,6 +46,10 @@ export interface AuditLogOptions {
   /** Minimum gap between two failure logs of one sink; failures in between are only counted. */
   logIntervalMs?: number;
   now?: () => number;
+  /** The writer's chain; a new writer id by default. */
+  chain?: Chain;
+  /** audit.failClosed: refusing() turns true while no sink can record. */
+  failClosed?: boolean;
 }
 
 interface SinkState {
@@ -48,6 +72,8 @@ export class AuditLog {
   readonly #log: AuditLogLogger | undefined;
   readonly #logIntervalMs: number;
   readonly #now: () => number;
+  readonly #chain: Chain;
+  readonly #failClosed: boolean;
   #closed: Promise<void> | undefined;
 
   constructor(sinks: readonly AuditSink[], opts: AuditLogOptions = {}) {
@@ -61,6 +87,36 @@ export class AuditLog {
     this.#log = opts.log;
     this.#logIntervalMs = opts.logIntervalMs ?? 10_000;
     this.#now = opts.now ?? Date.now;
+    this.#chain = opts.chain ?? createChain();
+    this.#failClosed = opts.failClosed ?? false;
+  }
+
+  get writer(): string {
+    return this.#chain.writer;
+  }
+
+  /** The last chained record's seq and hash. */
+  head(): { seq: number; hash: string } {
+    return this.#chain.head();
+  }
+
+  /** true while at least one sink records (or spools) events. */
+  recording(): boolean {
+    return this.#sinks.some((s) => s.sink.recording?.() ?? true);
+  }
+
+  /** With failClosed: true while no event could be recorded, so new requests are refused. */
+  refusing(): boolean {
+    return this.#failClosed && !this.recording();
+  }
+
+  stats(): Record<string, SinkStats> {
+    const out: Record<string, SinkStats> = {};
+    for (const { sink } of this.#sinks) {
+      const s = sink.stats?.();
+      if (s !== undefined) out[sink.name] = s;
+    }
+    return out;
   }
 
   get sinkNames(): string[] {
@@ -69,14 +125,16 @@ export class AuditLog {
 
   /** Never throws. */
   write(event: AuditEvent): void {
+    let record: ChainedRecord | undefined;
+    if (this.#closed === undefined) record = this.#chain.next(event);
     for (const state of this.#sinks) {
       let result: SinkResult = 'ok';
-      if (this.#closed !== undefined) {
+      if (record === undefined) {
         result = 'dropped';
         this.#failed(state, new Error('audit log is closed'));
       } else {
         try {
-          state.sink.write(event);
+          state.sink.write(record);
         } catch (err) {
           result = 'dropped';
           this.#failed(state, err);

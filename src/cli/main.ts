@@ -25,6 +25,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: 'the policy decision for one caller and request: (--as NAME | --agent NAME [--for NAME] | --claims FILE | --token JWT) METHOD PATH [--resource NAME=VALUE | --lookup] [--config FILE] [--stage S] [--json]',
     run: async (a) => (await import('./explain.ts')).runExplain(a),
   },
+  audit: {
+    summary: 'who accessed what, when: filter the audit trail (--user U --since 1h --denied --intent I ...); `audit verify` checks every chain against its signed checkpoints',
+    run: async (a) => (await import('./audit.ts')).runAudit(a),
+  },
   intents: {
     summary: "intents of imported OpenAPI operations: list | pending (exit 1 when a change waits) | approve [--api NAME] [--operation 'DELETE /orders/{id}'] [--config FILE] [--stage S]",
     run: async (a) => (await import('./intents.ts')).runIntents(a),

@@ -3,34 +3,19 @@
 // The sections live in schema-gateway.ts, schema-upstream.ts and schema-route.ts.
 import { z } from 'zod';
 import { apis } from './schema-apis.ts';
+import { audit } from './schema-audit.ts';
+import type { auditSink } from './schema-audit.ts';
 import { credentials } from './schema-credentials.ts';
 import { admin, gateway } from './schema-gateway.ts';
 import { identity } from './schema-identity.ts';
 import { policy } from './schema-policy.ts';
 import { route } from './schema-route.ts';
+import { telemetry } from './schema-telemetry.ts';
 import type { headerOps } from './schema-route.ts';
 import { upstream } from './schema-upstream.ts';
 
 export const STAGES = ['dev', 'staging', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
-
-const auditSink = z.discriminatedUnion('type', [
-  z
-    .strictObject({
-      type: z.literal('jsonl'),
-      path: z.string().default('stdout').describe("File path, or 'stdout'."),
-    })
-    .describe('One JSON object per line.'),
-]);
-
-const audit = z
-  .strictObject({
-    sinks: z
-      .array(auditSink)
-      .default([{ type: 'jsonl', path: 'stdout' }])
-      .describe('Every sink receives every event.'),
-  })
-  .describe('Where audit events go.');
 
 const log = z
   .strictObject({
@@ -61,6 +46,7 @@ export const baseConfigSchema = z.strictObject({
   credentials: credentials.prefault({}),
   audit: audit.default(() => audit.parse({})),
   log: log.default(() => log.parse({})),
+  telemetry: telemetry.prefault({}),
   shutdown: z
     .strictObject({
       drainDelayMs: z

@@ -5,6 +5,8 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import { auditKeyRotations } from '../audit/system-events.ts';
+import type { SystemAudit } from '../audit/system-events.ts';
 import type { Config } from '../config/schema.ts';
 import { createAssertionMinter } from '../filters/assertion/assertion-minter.ts';
 import type { AssertionMinter, AssertionSettings } from '../filters/assertion/assertion-minter.ts';
@@ -20,6 +22,8 @@ export interface CredentialsRuntimeOptions {
   log: Logger;
   /** The clock of the ring and of assertion lifetimes (tests move it). */
   now?: () => number;
+  /** Records each change of the signing key (key_rotation). */
+  audit?: SystemAudit;
 }
 
 /** Cache-Control max-age of the published JWKS: well inside publishAheadMs, at most 5 minutes. */
@@ -44,7 +48,7 @@ export class CredentialsRuntime {
   constructor(config: Config, opts: CredentialsRuntimeOptions) {
     this.now = opts.now ?? Date.now;
     this.log = opts.log.child({ component: 'signing-keys' });
-    this.opening = this.open(config);
+    this.opening = this.open(config, opts.audit);
     this.assertions = createAssertionMinter({ ring: () => this.ringValue, now: this.now });
     // signingKeys is read once at start (a change needs a restart), and so is the JWKS max-age.
     const maxAge = jwksMaxAgeSeconds(config.credentials.signingKeys.publishAheadMs);
@@ -54,7 +58,7 @@ export class CredentialsRuntime {
     this.opening.catch(() => undefined);
   }
 
-  private async open(config: Config): Promise<TickingKeyRing> {
+  private async open(config: Config, audit: SystemAudit | undefined): Promise<TickingKeyRing> {
     const cfg = config.credentials.signingKeys;
     // The memory store never writes a key out: a random in-process KEK is enough.
     const kek: KeyObject = cfg.store.type === 'memory' ? createSecretKey(randomBytes(32)) : await loadKek(cfg);
@@ -65,6 +69,7 @@ export class CredentialsRuntime {
       throw new Error('the gateway closed while its signing keys were opening');
     }
     this.ringValue = ring;
+    if (audit !== undefined) auditKeyRotations(ring, audit);
     return ring;
   }
 

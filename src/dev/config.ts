@@ -1,6 +1,6 @@
 // The `cortex dev` configuration: the demo orders API behind the gateway. Written as YAML text so
 // that `cortex check` (with no --config) validates exactly what `cortex dev` runs.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The demo's hand-written Cedar (ownership of orders); it ships in the repository next to this file. */
 export const DEV_POLICY_FILE = join(import.meta.dirname, 'policies', 'orders.cedar');
@@ -164,7 +164,11 @@ policy:
     - ${JSON.stringify(DEV_POLICY_FILE)}
 audit:
   sinks:
+    - { type: sqlite, path: ${JSON.stringify(o.auditPath.replace(/\.jsonl$/, '') + '.db')} }
     - { type: jsonl, path: ${o.auditPath} }
+  spool: { dir: ${JSON.stringify(join(dirname(o.auditPath), 'audit-spool'))} }
+  # Each writer's signed chain head, kept apart from the database: cortex audit verify reads both.
+  checkpoints: { type: file, path: ${JSON.stringify(join(dirname(o.auditPath), 'audit-checkpoints.jsonl'))} }
 log:
   level: info
 `;

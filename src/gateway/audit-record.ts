@@ -1,14 +1,39 @@
 // Maps what the data plane knows at completion onto the audit module's plain input.
-import { buildAuditEvent } from '../audit/event.ts';
+import { buildAuditEvent, usernameFrom, whoFrom } from '../audit/event.ts';
 import { exchangeRecords } from '../credentials/exchange/endpoint.ts';
-import type { AuditEvent, AuditInput } from '../audit/event.ts';
+import type { AuditInput, AuditWho, RequestAuditEvent } from '../audit/event.ts';
 import type { CompletedRequest } from './handler.ts';
 import { REASONS } from './reason-codes.ts';
 import { normalizePeer } from './handler.ts';
 import type { RejectedConnection } from './listener.ts';
 import type { Snapshot } from './snapshot.ts';
+import type { Identity } from './types.ts';
 
-export function auditEventFor(done: CompletedRequest): AuditEvent {
+/** An identity as the audit input carries it: plain data, no claims but the subject's username. */
+export function auditIdentity(identity: Identity): NonNullable<AuditInput['identity']> {
+  const behalf = identity.onBehalfOf;
+  const behalfName = behalf === undefined ? undefined : usernameFrom(behalf.claims, behalf.subject);
+  const username = usernameFrom(identity.claims, identity.subject);
+  return {
+    subject: identity.subject,
+    issuer: identity.issuer,
+    provider: identity.provider,
+    kind: identity.kind,
+    method: identity.method,
+    roles: identity.roles,
+    fingerprint: identity.fingerprint,
+    onBehalfOf: behalf ? { subject: behalf.subject, kind: behalf.kind, ...(behalfName === undefined ? {} : { username: behalfName }) } : undefined,
+    keyId: identity.keyId,
+    ...(username === undefined ? {} : { username }),
+  };
+}
+
+/** The audit `who` of an identity (system events: the person on the consent page). */
+export function auditWhoOf(identity: Identity): AuditWho {
+  return whoFrom(auditIdentity(identity));
+}
+
+export function auditEventFor(done: CompletedRequest): RequestAuditEvent {
   const ctx = done.ctx;
   const input: AuditInput = {
     id: done.id,
@@ -26,19 +51,7 @@ export function auditEventFor(done: CompletedRequest): AuditEvent {
   };
   if (done.route) input.route = { id: done.route.id, upstream: done.route.upstream };
   const identity = ctx?.identity;
-  if (identity) {
-    input.identity = {
-      subject: identity.subject,
-      issuer: identity.issuer,
-      provider: identity.provider,
-      kind: identity.kind,
-      method: identity.method,
-      roles: identity.roles,
-      fingerprint: identity.fingerprint,
-      onBehalfOf: identity.onBehalfOf ? { subject: identity.onBehalfOf.subject, kind: identity.onBehalfOf.kind } : undefined,
-      keyId: identity.keyId,
-    };
-  }
+  if (identity) input.identity = auditIdentity(identity);
   const exchange = ctx === undefined ? undefined : exchangeRecords.get(ctx);
   if (exchange !== undefined) {
     const { exp, intents, person, ...rest } = exchange;
@@ -55,7 +68,7 @@ export function auditEventFor(done: CompletedRequest): AuditEvent {
 }
 
 /** A connection the HTTP parser rejected: no method or path could be read. */
-export function rejectionEvent(snapshot: Snapshot, r: RejectedConnection): AuditEvent {
+export function rejectionEvent(snapshot: Snapshot, r: RejectedConnection): RequestAuditEvent {
   return buildAuditEvent({
     id: r.id,
     time: Date.now(),

@@ -1,11 +1,13 @@
 // The running gateway: holds the current Snapshot, swaps it on reload, owns the listeners, the
 // upstream pools, the audit log and the metrics. Reloads never interrupt requests in flight:
 // each request keeps the snapshot it started with.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { createJsonlSink } from '../audit/jsonl-sink.ts';
-import { AuditLog } from '../audit/sink.ts';
+import { openGatewayAuditLog } from '../audit/open-sinks.ts';
+import type { AuditLog } from '../audit/sink.ts';
+import { auditConfigReload, systemAuditor } from '../audit/system-events.ts';
 import { loadConfig } from '../config/load.ts';
 import type { ConfigProblem } from '../config/problems.ts';
 import type { Config, Stage } from '../config/schema.ts';
@@ -19,6 +21,7 @@ import { UpstreamCredentialsRuntime } from '../credentials/upstream-secrets/runt
 import { IdentityRuntime } from '../identity/runtime.ts';
 import { ApiRuntime } from '../intents/runtime.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
+import { TracingSlot } from '../telemetry/tracing.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { buildAccess } from './access.ts';
 import type { Access } from './access.ts';
@@ -29,6 +32,7 @@ import { createGatewayServer } from './listener.ts';
 import type { RejectedConnection } from './listener.ts';
 import { sendProblem } from './problem.ts';
 import { compileSnapshot, SnapshotError } from './snapshot.ts';
+import { identityStatsOf, restartOnlyChanges, routeListOf, splitProblem } from './gateway-support.ts';
 import { expandImportedApis } from './snapshot-apis.ts';
 import type { Snapshot } from './snapshot.ts';
 import { createGatewayTls } from './tls.ts';
@@ -68,6 +72,7 @@ export class ConfigError extends Error {
 
 export class Gateway {
   readonly metrics: GatewayMetrics;
+  readonly tracing = new TracingSlot();
   readonly log: Logger;
   private snapshot: Snapshot;
   private readonly opts: GatewayOptions;
@@ -92,6 +97,9 @@ export class Gateway {
   /** Sessions, API keys and the mTLS listener (built once; a change to them needs a restart). */
   private readonly access: Access;
   private readonly audit: AuditLog;
+  /** The durable audit stores by sink name, in config order: the first answers GET /api/audit. */
+  private readonly auditStores: ReturnType<typeof openGatewayAuditLog>['stores'];
+  readonly auditSystem = systemAuditor((e) => this.audit.write(e), () => this.snapshot.stage);
   private readonly server: Server;
   /** gateway.tls's certificates, when the listener serves HTTPS. */
   private readonly tls: GatewayTls | undefined;
@@ -112,7 +120,7 @@ export class Gateway {
     this.log = opts.log;
     this.metrics = createMetrics();
     this.identity = new IdentityRuntime({ log: this.log });
-    this.credentials = new CredentialsRuntime(config, { log: this.log, ...(opts.now ? { now: opts.now } : {}) });
+    this.credentials = new CredentialsRuntime(config, { log: this.log, audit: this.auditSystem, ...(opts.now ? { now: opts.now } : {}) });
     this.upstreamCredentials = new UpstreamCredentialsRuntime({ log: this.log });
     this.exchange =
       config.credentials.tokenExchange === undefined
@@ -124,32 +132,31 @@ export class Gateway {
       createDelegationControls(this.exchange, {
         session: () => this.access.session,
         agents: () => Object.keys(this.snapshot.config.credentials.tokenExchange?.clients ?? {}),
-        now: this.credentials.now,
+        now: this.credentials.now, audit: this.auditSystem,
       });
-    this.metrics.setIdentityStats(() => this.identityStats());
+    this.metrics.setIdentityStats(() => identityStatsOf(this.identity));
     this.metrics.setPolicyStats(() => this.snapshot.policy?.stats());
-    this.apis = new ApiRuntime({ log: this.log, onChange: () => this.rebuild() });
+    this.metrics.setSigningKeys(() => this.credentials.ring?.list());
+    this.apis = new ApiRuntime({ log: this.log, onChange: () => this.rebuild(), audit: this.auditSystem });
     this.metrics.setIntentStats(() => this.apis.stats());
     this.base = { config, stage };
     this.access = buildAccess(config, {
       log: this.log,
       provider: (name) => this.snapshot.providers.get(name),
-      mtlsHandler: () => this.countingHandler(createRequestHandler({ current: () => this.snapshot, complete: (done) => this.complete(done), log: this.log, protocol: 'https' })),
+      mtlsHandler: () => this.countingHandler(createRequestHandler({ current: () => this.snapshot, complete: (done) => this.complete(done), log: this.log, tracing: this.tracing, protocol: 'https' })),
       requestIdHeader: () => this.snapshot.requestIdHeader,
       onRejected: (r) => this.rejected(r),
     });
     this.snapshot = this.compile(config, stage);
     this.applyLogLevel(config);
     this.metrics.setSnapshotGeneration(this.snapshot.generation);
-    this.audit = new AuditLog(
-      config.audit.sinks.map((s) => createJsonlSink(s.path)),
-      { onResult: (sink, result) => this.metrics.auditEvent(sink, result), log: this.log },
-    );
+    ({ log: this.audit, stores: this.auditStores } = openGatewayAuditLog(config.audit, { log: this.log, metrics: this.metrics, ring: () => this.credentials.ring }));
     this.tls = config.gateway.tls ? createGatewayTls(config.gateway.tls, this.log) : undefined;
     const handler = createRequestHandler({
       current: () => this.snapshot,
       complete: (done) => this.complete(done),
       log: this.log,
+      tracing: this.tracing,
       protocol: this.tls ? 'https' : 'http',
     });
     this.server = createGatewayServer({
@@ -177,6 +184,8 @@ export class Gateway {
   /** Wraps a request handler with the in-flight count and the drain's Connection: close. */
   private countingHandler<A extends unknown[]>(handler: (req: IncomingMessage, res: ServerResponse, ...rest: A) => void) {
     return (req: IncomingMessage, res: ServerResponse, ...rest: A): void => {
+      // audit.failClosed: nothing can be recorded, so nothing is served (until a sink records again).
+      if (this.audit.refusing()) return sendProblem(res, 'audit.unavailable', randomUUID(), this.snapshot.requestIdHeader);
       this.metrics.setInflight(++this.inflight);
       // HTTP/2 has no Connection header: its sessions get GOAWAY when the server closes.
       if (this.closing && req.httpVersionMajor !== 2) res.setHeader('connection', 'close');
@@ -202,7 +211,7 @@ export class Gateway {
   }
 
   async listen(): Promise<AddressInfo> {
-    await Promise.all([this.apisFetched, this.exchange?.ready(), this.credentials.ready()]);
+    await Promise.all([this.apisFetched, this.exchange?.ready(), this.credentials.ready(), this.tracing.configure(this.snapshot.config.telemetry.tracing, this.log)]);
     const cfg = this.snapshot.config;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -229,10 +238,12 @@ export class Gateway {
       readiness: () => this.readiness(),
       config: () => this.snapshot.config,
       status: () => this.status(),
-      routes: () => this.routeList(),
+      routes: () => routeListOf(this.snapshot),
       apiKeys: () => this.access.apiKeys,
       jwks: this.credentials.jwks,
+      audit: this.auditSystem,
       revocations: () => this.exchange?.revocations,
+      auditQuery: () => this.auditStores.values().next().value,
       explainWorld: () => {
         const s = this.snapshot;
         return { config: s.config, stage: s.stage, router: s.router, providers: s.providers, engine: s.policy };
@@ -256,8 +267,9 @@ export class Gateway {
     this.base = { config: loaded.config, stage: loaded.stage };
     void this.apis.configure(loaded.config, loaded.stage);
     this.applyLogLevel(next.config);
-    this.warnRestartOnly(old.config, next.config);
+    for (const key of restartOnlyChanges(old.config, next.config)) this.log.warn({ key }, `a change to ${key} takes effect at the next restart`);
     this.metrics.configReload('ok');
+    auditConfigReload(this.auditSystem, next.generation);
     this.log.info({ generation: next.generation, stage: next.stage, routes: next.routes.size }, 'config reloaded');
     return { ok: true, generation: next.generation };
   }
@@ -345,6 +357,7 @@ export class Gateway {
       ]);
     }
     await this.pools.closeAll();
+    await this.tracing.close();
     this.identity.close();
     await this.credentials.close();
     this.delegation?.close();
@@ -394,7 +407,7 @@ export class Gateway {
       bearer: this.identity,
       access: this.access,
       observeAuthn: (provider, result) => this.metrics.authn(provider, result),
-      observeAuthz: (route, intent, result) => this.metrics.authz(route, intent, result),
+      observeAuthz: (route, intent, result, seconds) => this.metrics.authz(route, intent, result, seconds),
       upstream: {
         reply: (ctx, code, detail) => {
           ctx.outcome.code = code;
@@ -424,33 +437,15 @@ export class Gateway {
     if (!(this.opts.env ?? process.env).CORTEX_LOG_LEVEL) this.log.level = config.log.level;
   }
 
-  private identityStats() {
-    const c = this.identity.cache;
-    const providers: Record<string, { ready: boolean; keys: number; fetches: number; failures: number }> = {};
-    for (const [name, st] of Object.entries(this.identity.status())) providers[name] = { ready: st.ready, keys: st.keys, fetches: st.fetches, failures: st.failures };
-    return { cache: { hits: c.hits, misses: c.misses, size: c.size }, providers };
-  }
-
   private reloadFailed(problems: string[]): ReloadResult {
     this.metrics.configReload('error');
+    auditConfigReload(this.auditSystem, this.snapshot.generation, problems);
     this.log.error({ problems }, 'config reload rejected; the previous config keeps serving');
     return { ok: false, problems };
   }
 
-  private warnRestartOnly(before: Config, after: Config): void {
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    for (const key of ['gateway.listen', 'gateway.tls', 'credentials.signingKeys', 'admin', 'audit'] as const) {
-      const [a, b] =
-        key === 'gateway.listen' ? [before.gateway.listen, after.gateway.listen]
-        : key === 'gateway.tls' ? [before.gateway.tls, after.gateway.tls]
-        : key === 'credentials.signingKeys' ? [before.credentials.signingKeys, after.credentials.signingKeys]
-        : [before[key], after[key]];
-      if (!same(a, b)) this.log.warn({ key }, `a change to ${key} takes effect at the next restart`);
-    }
-  }
-
   readiness(): { ready: boolean; components: Record<string, boolean> } {
-    const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true, identity: this.identity.ready() };
+    const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true, identity: this.identity.ready(), audit: !this.audit.refusing() };
     Object.assign(components, this.access.readiness());
     for (const [name, check] of Object.entries(this.opts.readiness ?? {})) components[name] = check();
     return { ready: Object.values(components).every(Boolean), components };
@@ -468,15 +463,4 @@ export class Gateway {
       apis: this.apis.status(),
     };
   }
-
-  private routeList(): unknown[] {
-    const cfg = this.snapshot.config;
-    return [...this.snapshot.routes.values()].map((r) => ({ id: r.id, upstream: r.upstream, match: cfg.routes[r.id]?.match, filters: r.chain.map((f) => f.name) }));
-  }
-}
-
-/** 'routes.x.upstream: message' → { path, message } */
-function splitProblem(problem: string): ConfigProblem {
-  const at = problem.indexOf(': ');
-  return at === -1 ? { path: '', message: problem } : { path: problem.slice(0, at), message: problem.slice(at + 2) };
 }

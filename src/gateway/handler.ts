@@ -12,6 +12,8 @@ import { REASONS } from './reason-codes.ts';
 import type { ReasonCode } from './reason-codes.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import type { FilterResult, GatewayRequest, HttpFilter, Outcome, RequestContext } from './types.ts';
+import { bindTrace } from '../telemetry/tracing.ts';
+import type { RequestTrace, TracingSlot } from '../telemetry/tracing.ts';
 
 export interface CompletedRequest {
   readonly snapshot: Snapshot;
@@ -33,6 +35,8 @@ export interface HandlerDeps {
   complete(done: CompletedRequest): void;
   log: Logger;
   protocol: 'http' | 'https';
+  /** OpenTelemetry spans, when configured (telemetry/tracing.ts). */
+  tracing?: TracingSlot;
 }
 
 /**
@@ -77,6 +81,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     const incomingId = snap.trustIncomingRequestId ? (req.headers[idHeader] as string | undefined) : undefined;
     const id = isValidRequestId(incomingId) ? incomingId : randomUUID();
     const method = req.method ?? 'GET';
+    const trace = deps.tracing?.current?.startRequest(req, method);
     const peer = normalizePeer(req.socket.remoteAddress);
     const outcome: Outcome = { status: 0, code: 'ok', bytesIn: 0, bytesOut: 0, durationMs: 0 };
     let ctx: RequestContext | undefined;
@@ -104,6 +109,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       const finished = req.httpVersionMajor === 2 ? http2Finished(res) : res.writableFinished;
       if (!finished && !switched && outcome.code === 'ok') outcome.code = 'client.closed';
       if (ctx) for (const f of ctx.route.completeFilters) safeComplete(f, ctx, deps.log);
+      trace?.finish({ status: outcome.status, code: outcome.code, path, route: route?.id, ctx });
       deps.complete({
         snapshot: snap, id, time, method, host, path, clientIp, route, ctx, outcome,
         userAgent: req.headers['user-agent'],
@@ -169,7 +175,8 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       outcome,
       upgrade: upgrade === undefined ? undefined : { socket: upgrade.socket, switched: false },
     };
-    runChain(ctx, route.chain, 0, deps.log);
+    if (trace !== undefined) bindTrace(ctx, trace);
+    runChain(ctx, route.chain, 0, deps.log, trace);
   };
 }
 
@@ -226,23 +233,32 @@ function ctxReply(ctx: RequestContext, code: ReasonCode, detail?: string, header
 }
 
 /** Runs filters in order; stays synchronous until a filter returns a promise. */
-function runChain(ctx: RequestContext, chain: readonly HttpFilter[], from: number, log: Logger): void {
+function runChain(ctx: RequestContext, chain: readonly HttpFilter[], from: number, log: Logger, trace?: RequestTrace): void {
   for (let i = from; i < chain.length; i++) {
     const f = chain[i] as HttpFilter;
     if (!f.onRequest) continue;
+    const span = trace?.filter(f.name);
     let result: FilterResult | Promise<FilterResult>;
     try {
       result = f.onRequest(ctx);
     } catch (err) {
+      span?.end(true);
       return filterFailed(ctx, f, err, log);
     }
     if (result instanceof Promise) {
       result.then(
-        (r) => (applyResult(ctx, r) ? runChain(ctx, chain, i + 1, log) : undefined),
-        (err: unknown) => filterFailed(ctx, f, err, log),
+        (r) => {
+          span?.end(r.action === 'reply');
+          if (applyResult(ctx, r)) runChain(ctx, chain, i + 1, log, trace);
+        },
+        (err: unknown) => {
+          span?.end(true);
+          filterFailed(ctx, f, err, log);
+        },
       );
       return;
     }
+    span?.end(result.action === 'reply');
     if (!applyResult(ctx, result)) return;
   }
 }

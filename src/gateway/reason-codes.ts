@@ -24,6 +24,7 @@ export const REASONS = {
   'upstream.credentials_unavailable': { status: 503, title: 'No credential for the upstream' },
   'client.closed': { status: 499, title: 'Client closed the request' },
   'connection.limit': { status: 503, title: 'Connection limit reached' },
+  'audit.unavailable': { status: 503, title: 'Audit trail unavailable; request not served' },
   'connection.lifetime_exceeded': { status: 200, title: 'Connection lifetime reached' },
   'connection.token_revoked': { status: 200, title: 'Connection closed: its delegated token was revoked' },
   'authn.missing': { status: 401, title: 'Authentication required' },
@@ -64,6 +65,7 @@ export const REASONS = {
   'admin.not_found': { status: 404, title: 'No such admin endpoint' },
   'admin.method_not_allowed': { status: 405, title: 'Method not allowed on this admin endpoint' },
   'admin.store_unavailable': { status: 503, title: 'Store unreachable; applied on this instance only' },
+  'admin.audit_unavailable': { status: 503, title: 'The audit trail cannot be read' },
   'filter.error': { status: 500, title: 'Internal error in a filter' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -4,6 +4,8 @@
 // an API never fetched has no operations, so everything under its prefix is denied. The owner
 // (the Gateway) is called back when what is served or what waits for approval changed.
 import type { Logger } from 'pino';
+import { auditIntentChanges } from '../audit/system-events.ts';
+import type { SystemAudit } from '../audit/system-events.ts';
 import type { Config, Stage } from '../config/schema.ts';
 import { fetchApiDocument } from './document.ts';
 import { applyLock, lockPathFor, readLock, writeLock } from './lock.ts';
@@ -23,6 +25,8 @@ export interface ApiRuntimeOptions {
   onChange: () => void;
   /** Replaces fetchApiDocument (tests). */
   fetch?: typeof fetchApiDocument;
+  /** Records intent changes waiting for approval and their approval (intent_change_pending, intent_approval). */
+  audit?: SystemAudit;
 }
 
 interface ApiState {
@@ -227,6 +231,7 @@ export class ApiRuntime {
       served?.map((op) => [op.key, op.intent ?? null, [...op.tags], op.problem ?? null]) ?? null,
       pending.map((p) => [p.key, p.approved, p.proposed]),
     ]);
+    auditIntentChanges(this.opts.audit, state.name, state.pending, pending, served ?? []);
     state.served = served;
     state.pending = pending;
     this.report(state);

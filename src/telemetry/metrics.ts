@@ -2,11 +2,15 @@
 // gateways in one process (tests, `cortex dev`) never share or collide on series. Per-request
 // metrics use the Map-backed families in metric-families.ts; rare ones use prom-client directly.
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerAuditMetrics } from './audit-metrics.ts';
+import type { SinkStats } from '../audit/sink.ts';
 import { registerIdentityMetrics, registerPolicyMetrics } from './identity-metrics.ts';
 import type { IdentityStats, PolicyCacheStats } from './identity-metrics.ts';
 import { registerIntentMetrics } from './intent-metrics.ts';
 import type { ImportedApiStats } from './intent-metrics.ts';
 import { CounterFamily, HistogramFamily } from './metric-families.ts';
+import { registerSigningKeyMetrics } from './signing-key-metrics.ts';
+import type { SigningKeyInfo } from './signing-key-metrics.ts';
 
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout';
 
@@ -22,17 +26,24 @@ export interface GatewayMetrics {
   configReload(result: 'ok' | 'error'): void;
   setSnapshotGeneration(n: number): void;
   auditEvent(sink: string, result: 'ok' | 'dropped'): void;
+  /** Where scrapes read the audit sinks' queues, spools, drops and batches from. */
+  setAuditStats(source: () => Record<string, SinkStats>): void;
   setInflight(n: number): void;
   /** One authentication attempt: the provider and 'ok', or '-' and the failure's reason code. */
   authn(provider: string, result: string): void;
-  /** One authorization decision: allow, deny, shadow_deny (shadow mode let it through), error, no_intent, undeclared (an imported API's catch-all). */
-  authz(route: string, intent: string, result: string): void;
+  /**
+   * One authorization decision: allow, deny, shadow_deny (shadow mode let it through), error, no_intent,
+   * undeclared (an imported API's catch-all); `seconds` is how long deciding took (attribute lookup included).
+   */
+  authz(route: string, intent: string, result: string, seconds?: number): void;
   /** Where scrapes read the identity plane's counters from. */
   setIdentityStats(source: () => IdentityStats): void;
   /** Where scrapes read the decision cache's counters from. */
   setPolicyStats(source: () => PolicyCacheStats | undefined): void;
   /** Where scrapes read the imported APIs' refreshes, operations and pending changes from. */
   setIntentStats(source: () => Record<string, ImportedApiStats>): void;
+  /** Where scrapes read the signing key ring's keys from (undefined until the ring is open). */
+  setSigningKeys(source: () => readonly SigningKeyInfo[] | undefined): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -41,6 +52,11 @@ export const METRIC_PREFIX = 'cortex_';
 /** Latency buckets in seconds: sub-millisecond local replies up to slow upstreams. */
 export const DURATION_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Decision buckets in seconds: a cached decision takes microseconds, an attribute lookup milliseconds. */
+export const DECISION_BUCKETS: readonly number[] = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
 
 export function createMetrics(): GatewayMetrics {
@@ -113,6 +129,18 @@ export function createMetrics(): GatewayMetrics {
     'intent',
     'result',
   ]);
+  const decisionDuration = new HistogramFamily(
+    registry,
+    'cortex_decision_duration_seconds',
+    'Time the authz filter took to decide a request, attribute lookups included.',
+    [],
+    DECISION_BUCKETS,
+  );
+  const decisionSeries = decisionDuration.create('', []);
+  let signingKeys: (() => readonly SigningKeyInfo[] | undefined) | undefined;
+  registerSigningKeyMetrics(registry, () => signingKeys?.());
+  let auditStats: (() => Record<string, SinkStats>) | undefined;
+  registerAuditMetrics(registry, () => auditStats?.());
   let identityStats: (() => IdentityStats) | undefined;
   registerIdentityMetrics(registry, () => identityStats?.());
   let policyStats: (() => PolicyCacheStats | undefined) | undefined;
@@ -166,9 +194,13 @@ export function createMetrics(): GatewayMetrics {
       const key = `${provider}\u0000${result}`;
       (authnResults.find(key) ?? authnResults.create(key, [provider, result])).value++;
     },
-    authz(route, intent, result) {
+    authz(route, intent, result, seconds) {
       const key = `${route}\u0000${intent}\u0000${result}`;
       (authzDecisions.find(key) ?? authzDecisions.create(key, [route, intent, result])).value++;
+      if (seconds !== undefined) decisionDuration.observe(decisionSeries, seconds);
+    },
+    setAuditStats(source) {
+      auditStats = source;
     },
     setIdentityStats(source) {
       identityStats = source;
@@ -178,6 +210,9 @@ export function createMetrics(): GatewayMetrics {
     },
     setIntentStats(source) {
       intentStats = source;
+    },
+    setSigningKeys(source) {
+      signingKeys = source;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { AuditEvent } from '../../src/audit/event.ts';
+import type { RequestAuditEvent } from '../../src/audit/event.ts';
 import type { TestGateway } from './gateway.ts';
 import { parseResponse } from './raw-http.ts';
 import type { RawResponse } from './raw-http.ts';
@@ -73,20 +73,20 @@ export async function eventually<T>(check: () => T | undefined | Promise<T | und
  * The audit event for request `id`: waits (bounded) for it to be written, then asserts that there
  * is exactly one and that its outcome code is `code`.
  */
-export async function auditFor(gw: TestGateway, id: string, code: string): Promise<AuditEvent> {
+export async function auditFor(gw: TestGateway, id: string, code: string): Promise<RequestAuditEvent> {
   const first = await eventually(async () => {
     const events = (await gw.audit()).filter((e) => e.id === id);
     return events.length > 0 ? events : undefined;
   }, `the audit event for ${id}`);
   const events = (await gw.audit()).filter((e) => e.id === id);
   assert.equal(events.length, 1, `exactly one audit event for ${id}, got ${JSON.stringify(first)}`);
-  const event = events[0] as AuditEvent;
+  const event = events[0] as RequestAuditEvent;
   assert.equal(event.outcome.code, code, `audit outcome.code for ${id}: ${JSON.stringify(event.outcome)}`);
   return event;
 }
 
 /** The audit events for requests matching `pred` (e.g. by path), waiting until `count` exist. */
-export async function auditWhere(gw: TestGateway, pred: (e: AuditEvent) => boolean, count = 1): Promise<AuditEvent[]> {
+export async function auditWhere(gw: TestGateway, pred: (e: RequestAuditEvent) => boolean, count = 1): Promise<RequestAuditEvent[]> {
   await eventually(async () => ((await gw.audit()).filter(pred).length >= count ? true : undefined), `${count} matching audit event(s)`);
   return (await gw.audit()).filter(pred);
 }

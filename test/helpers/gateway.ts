@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditEvent } from '../../src/audit/event.ts';
+import type { AuditEvent, RequestAuditEvent } from '../../src/audit/event.ts';
 import { startRuntime } from '../../src/cli/run-gateway.ts';
 import type { Runtime } from '../../src/cli/run-gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
@@ -15,8 +15,8 @@ export interface TestGateway {
   adminUrl: string;
   dir: string;
   configFile: string;
-  /** Flushes the audit sink and returns every event so far. */
-  audit(): Promise<AuditEvent[]>;
+  /** Flushes the audit sink and returns every request event so far (system events: see test/integration/audit/). */
+  audit(): Promise<RequestAuditEvent[]>;
   /** Rewrites the config file (same ports) and reloads; returns the reload result. */
   rewrite(yamlBody: string): ReturnType<Runtime['gateway']['reload']>;
   close(): Promise<void>;
@@ -91,7 +91,8 @@ export async function startTestGateway(
       return text
         .split('\n')
         .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as AuditEvent);
+        .map((l) => (JSON.parse(l) as { event: AuditEvent }).event)
+        .filter((e): e is RequestAuditEvent => e.type === 'request');
     },
     rewrite(b) {
       writeFileSync(configFile, render(b));

@@ -57,7 +57,7 @@ test('cortex dev serves the demo orders API through the gateway to alice, a serv
       const body = (await ready.body.json()) as { ready: boolean; components: Record<string, boolean> };
       return ready.statusCode === 200 ? body : undefined;
     });
-    assert.deepEqual(readiness.components, { gateway: true, config: true, identity: true, sessions: true, 'api-keys': true, 'orders-api': true });
+    assert.deepEqual(readiness.components, { gateway: true, config: true, identity: true, audit: true, sessions: true, 'api-keys': true, 'orders-api': true });
 
     const anonymous = await request(`${state.gatewayUrl}/orders`);
     assert.equal(anonymous.statusCode, 401);
@@ -110,7 +110,7 @@ test('cortex dev serves the demo orders API through the gateway to alice, a serv
     const auditFile = join(cwd, '.cortex/dev/audit.jsonl');
     const events = await until('the audit events of the calls', () => {
       if (!existsSync(auditFile)) return undefined;
-      const lines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+      const lines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: Event }).event);
       const want = [requestId, ids.service, ids.agent, ids.apiKey].map((id) => lines.find((e) => e.id === id));
       return want.every((e) => e !== undefined) ? (want) : undefined;
     });

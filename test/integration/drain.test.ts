@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, request } from 'undici';
-import type { AuditEvent } from '../../src/audit/event.ts';
+import type { AuditEvent, RequestAuditEvent } from '../../src/audit/event.ts';
 import { eventually } from '../helpers/gateway-checks.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { startUpstream } from '../helpers/upstream.ts';
@@ -28,11 +28,12 @@ function tryConnect(port: number): Promise<'accepted' | 'refused'> {
   });
 }
 
-function auditLines(dir: string): AuditEvent[] {
+function auditLines(dir: string): RequestAuditEvent[] {
   return readFileSync(join(dir, 'audit.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as AuditEvent);
+    .map((l) => (JSON.parse(l) as { event: AuditEvent }).event)
+    .filter((e): e is RequestAuditEvent => e.type === 'request');
 }
 
 test('a slow request in flight completes while new connections are refused; /readyz is 503 during drainDelayMs', async (t) => {

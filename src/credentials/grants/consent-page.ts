@@ -3,6 +3,8 @@
 // browser session; a form post is refused unless it comes from this site (Origin, else
 // Sec-Fetch-Site, as for logout) and answers 303 back to the page. Withdrawing a grant also revokes
 // the delegated tokens that agent holds for the person, so it takes effect at once.
+import type { SystemAudit } from '../../audit/system-events.ts';
+import { auditWhoOf } from '../../gateway/audit-record.ts';
 import type { FilterResult, Identity, RequestContext } from '../../gateway/types.ts';
 import type { InternalEndpoint, SessionAuthenticator } from '../../identity/authenticator.ts';
 import { revokedBeforeNow } from '../../stores/revocations/revocation-mirror.ts';
@@ -20,6 +22,8 @@ export interface ConsentDeps {
   /** The agent clients of the serving config (credentials.tokenExchange.clients). */
   agents: () => readonly string[];
   now?: () => number;
+  /** Records grants given and withdrawn (agent_grant_created, agent_grant_revoked). */
+  audit?: SystemAudit;
 }
 
 function write(ctx: RequestContext, status: number, headers: Record<string, string>, body?: string): FilterResult {
@@ -86,11 +90,13 @@ export function createConsentEndpoint(d: ConsentDeps): InternalEndpoint {
         if (!d.agents().includes(agent)) return { action: 'reply', reply: { code: 'request.malformed', detail: 'No such agent client.' } };
         await d.grants.grant({ ...personRef, agent, createdBy: 'self', createdAt: now() });
         ctx.log.info({ subject: who.subject, issuer: who.issuer, agent }, 'consent: agent granted by the person');
+        d.audit?.('agent_grant_created', auditWhoOf(who), { agent, person: personRef, createdBy: 'self', requestId: ctx.id }, { status: 303, code: 'ok' });
       } else if (action === 'revoke') {
         const removed = await d.grants.revoke(personRef, agent);
         if (removed) {
           await d.revocations?.revoke({ kind: 'grant', ...personRef, agent, at: revokedBeforeNow(now()) });
           ctx.log.info({ subject: who.subject, issuer: who.issuer, agent }, 'consent: grant withdrawn by the person');
+          d.audit?.('agent_grant_revoked', auditWhoOf(who), { agent, person: personRef, tokensRevoked: d.revocations !== undefined, requestId: ctx.id }, { status: 303, code: 'ok' });
         }
       } else {
         return { action: 'reply', reply: { code: 'request.malformed', detail: 'action must be grant or revoke.' } };

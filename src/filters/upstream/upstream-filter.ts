@@ -9,6 +9,8 @@ import type { Duplex } from 'node:stream';
 import { responseHeadersFromRaw } from '../../gateway/headers.ts';
 import type { HttpFilter, RequestContext } from '../../gateway/types.ts';
 import type { ReasonCode } from '../../gateway/reason-codes.ts';
+import { traceOf } from '../../telemetry/tracing.ts';
+import type { UpstreamSpan } from '../../telemetry/tracing.ts';
 import { connectionLifetimeMs, delegatedTokenOf, isEventStream } from './lifetime.ts';
 import type { LiveConnections } from './live-connections.ts';
 import type { Endpoint, UpstreamTarget } from './upstream-pools.ts';
@@ -98,6 +100,7 @@ class ProxyHandler {
   private retried = false;
   private resume: (() => void) | undefined;
   private done = false;
+  private readonly span: UpstreamSpan | undefined;
 
   constructor(ctx: RequestContext, target: UpstreamTarget, deps: UpstreamFilterDeps, pathAndQuery: string, endpoint: Endpoint) {
     this.ctx = ctx;
@@ -106,6 +109,7 @@ class ProxyHandler {
     this.deps = deps;
     this.pathAndQuery = pathAndQuery;
     this.endpoint = endpoint;
+    this.span = traceOf(ctx)?.upstream(target.name, ctx.request.method, ctx.upstreamHeaders);
     ctx.res.once('close', () => {
       if (!this.done) {
         this.done = true;
@@ -193,7 +197,7 @@ class ProxyHandler {
     this.done = true;
     this.settle();
     this.target.succeeded(this.endpoint);
-    this.deps.observe?.(this.upstream, 'ok', (performance.now() - this.started) / 1000);
+    this.observe('ok');
     const up = ctx.upgrade;
     if (up === undefined || up.socket.destroyed) {
       upstream.destroy();
@@ -214,6 +218,11 @@ class ProxyHandler {
     relay(ctx, up.socket, upstream, `HTTP/1.1 101 Switching Protocols\r\n${serializeHeaders(out)}\r\n`, this.deps.connections);
   }
 
+  private observe(outcome: 'ok' | 'error' | 'timeout'): void {
+    this.deps.observe?.(this.upstream, outcome, (performance.now() - this.started) / 1000);
+    this.span?.end(outcome, this.ctx.outcome.upstreamStatus);
+  }
+
   onData(chunk: Buffer): boolean {
     if (this.ctx.res.writableEnded) return true; // ended by the lifetime cap
     this.ctx.outcome.bytesOut += chunk.length;
@@ -225,7 +234,7 @@ class ProxyHandler {
   onComplete(): void {
     this.done = true;
     this.settle();
-    this.deps.observe?.(this.upstream, 'ok', (performance.now() - this.started) / 1000);
+    this.observe('ok');
     this.ctx.res.end();
   }
 
@@ -239,7 +248,7 @@ class ProxyHandler {
       if (this.retry()) return;
     }
     this.done = true;
-    this.deps.observe?.(this.upstream, code === 'upstream.timeout' ? 'timeout' : 'error', (performance.now() - this.started) / 1000);
+    this.observe(code === 'upstream.timeout' ? 'timeout' : 'error');
     if (ctx.res.headersSent) {
       ctx.outcome.code = code === 'upstream.timeout' ? 'upstream.timeout' : 'upstream.reset';
       ctx.res.destroy();

@@ -126,7 +126,7 @@ describe('kinds of caller', () => {
     const who = await whoOf(g.gw, await get(g.gw, '/api/orders', await idp.tokenFor({ sub: 'bob', actor: 'assistant' })));
     assert.equal(who.kind, 'agent');
     assert.equal(who.subject, 'assistant');
-    assert.deepEqual(who.onBehalfOf, { subject: 'bob', kind: 'user' });
+    assert.deepEqual(who.onBehalfOf, { subject: 'bob', kind: 'user', username: 'bob' });
     assert.deepEqual(who.roles, ['agent'], "bob's customer role is not the agent's");
     const bob = await whoOf(g.gw, await get(g.gw, '/api/orders', await idp.tokenFor({ sub: 'bob' })));
     assert.notEqual(who.fingerprint, bob.fingerprint, 'the agent for bob is not bob');

@@ -4,8 +4,10 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createChain } from '../../../src/audit/chain.ts';
 import { buildAuditEvent } from '../../../src/audit/event.ts';
 import type { AuditEvent } from '../../../src/audit/event.ts';
+import type { ChainedRecord } from '../../../src/audit/record.ts';
 import { createJsonlSink } from '../../../src/audit/jsonl-sink.ts';
 import { AuditLog, createAuditLog } from '../../../src/audit/sink.ts';
 import type { AuditSink, SinkResult } from '../../../src/audit/sink.ts';
@@ -26,6 +28,16 @@ function event(i: number): AuditEvent {
   });
 }
 
+const chain = createChain('test/1/0/00000000');
+function record(i: number): ChainedRecord {
+  return chain.next(event(i));
+}
+
+/** The event of a record line `{ writer, seq, prevHash, hash, event }`. */
+function eventOf(line: string): AuditEvent {
+  return (JSON.parse(line) as { event: AuditEvent }).event;
+}
+
 function lines(path: string): string[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
@@ -44,22 +56,26 @@ async function until(check: () => boolean, what: string): Promise<void> {
 void test('1,000 events then close: exactly 1,000 parseable lines, in order', async (t) => {
   const path = join(tempDir(t), 'nested', 'dir', 'audit.jsonl');
   const sink = createJsonlSink(path);
-  for (let i = 0; i < 1000; i++) sink.write(event(i));
+  for (let i = 0; i < 1000; i++) sink.write(record(i));
   await sink.close();
 
   const got = lines(path);
   assert.equal(got.length, 1000);
+  let prev = '';
   got.forEach((line, i) => {
-    const e = JSON.parse(line) as AuditEvent;
-    assert.equal(e.id, `req-${i}`);
-    assert.equal(e.v, 1);
+    const r = JSON.parse(line) as { writer: string; seq: number; prevHash: string; hash: string; event: AuditEvent };
+    assert.deepEqual(Object.keys(r), ['writer', 'seq', 'prevHash', 'hash', 'event']);
+    assert.equal(r.event.id, `req-${i}`);
+    assert.equal(r.event.v, 1);
+    if (i > 0) assert.equal(r.prevHash, prev);
+    prev = r.hash;
   });
 });
 
 void test('the file is created with mode 0600', async (t) => {
   const path = join(tempDir(t), 'audit.jsonl');
   const sink = createJsonlSink(path);
-  sink.write(event(1));
+  sink.write(record(1));
   await sink.close();
   assert.equal(statSync(path).mode & 0o777, 0o600);
 });
@@ -68,18 +84,18 @@ void test('a quiet sink flushes on its timer, without close', async (t) => {
   const path = join(tempDir(t), 'audit.jsonl');
   const sink = createJsonlSink(path);
   t.after(() => sink.close());
-  sink.write(event(7));
+  sink.write(record(7));
   // One small event is far below minLength: only the timer can push it out.
   await until(() => lines(path).length === 1, 'the timer flush');
-  assert.equal((JSON.parse(lines(path)[0] ?? '') as AuditEvent).id, 'req-7');
+  assert.equal(eventOf(lines(path)[0] ?? '').id, 'req-7');
 });
 
 void test('flush() resolves once earlier events are in the file', async (t) => {
   const path = join(tempDir(t), 'audit.jsonl');
   const sink = createJsonlSink(path, { flushIntervalMs: 60_000 });
   t.after(() => sink.close());
-  sink.write(event(1));
-  sink.write(event(2));
+  sink.write(record(1));
+  sink.write(record(2));
   await sink.flush();
   assert.equal(lines(path).length, 2);
 });
@@ -87,13 +103,13 @@ void test('flush() resolves once earlier events are in the file', async (t) => {
 void test('appends to an existing file', async (t) => {
   const path = join(tempDir(t), 'audit.jsonl');
   const first = createJsonlSink(path);
-  first.write(event(1));
+  first.write(record(1));
   await first.close();
   const second = createJsonlSink(path);
-  second.write(event(2));
+  second.write(record(2));
   await second.close();
   assert.deepEqual(
-    lines(path).map((l) => (JSON.parse(l) as AuditEvent).id),
+    lines(path).map((l) => eventOf(l).id),
     ['req-1', 'req-2'],
   );
 });
@@ -102,7 +118,7 @@ void test('writes after close throw from the sink and are counted as dropped by 
   const path = join(tempDir(t), 'audit.jsonl');
   const sink = createJsonlSink(path);
   await sink.close();
-  assert.throws(() => sink.write(event(1)), /closed/);
+  assert.throws(() => sink.write(record(1)), /closed/);
   await sink.close(); // idempotent
 });
 
@@ -133,7 +149,7 @@ void test('AuditLog fans out to every sink and contains a throwing one', async (
   const seen: string[] = [];
   const ok: AuditSink = {
     name: 'memory',
-    write: (e) => void seen.push(e.id),
+    write: (r) => void seen.push(r.event.id),
     flush: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

@@ -12,7 +12,7 @@ test('a valid file loads with the schema defaults filled in', () => {
   assert.equal(config.stage, 'dev');
   assert.equal(config.upstreams.orders?.timeoutMs, 30_000);
   assert.deepEqual(config.routes['orders-list']?.allow, { encodedSlash: false, semicolon: false, methodOverride: false, originalUrlHeaders: false });
-  assert.deepEqual(config.audit.sinks, [{ type: 'jsonl', path: 'stdout' }]);
+  assert.deepEqual(config.audit.sinks, [{ type: 'sqlite', path: '.cortex/audit.db' }]);
 });
 
 test('a partly written listener keeps its own default port', () => {

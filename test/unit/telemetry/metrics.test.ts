@@ -118,3 +118,17 @@ test('the registry also renders JSON and OpenMetrics, and resets', async () => {
   metrics.request('r', 'GET', 200, 'ok', 0.01);
   assert.match((await metrics.render()).body, /^cortex_requests_total\{[^}]*\} 1$/m);
 });
+
+test('decision latency and signing-key age', async () => {
+  const metrics = createMetrics();
+  metrics.authz('orders', 'orders:read', 'allow', 0.00003);
+  metrics.authz('orders', 'orders:read', 'deny', 0.002);
+  const created = Date.now() - 90_000;
+  metrics.setSigningKeys(() => [{ kid: 'k1', state: 'active', createdAt: created }, { kid: 'k0', state: 'retired', createdAt: created - 1000 }]);
+  const { body } = await metrics.render();
+  assert.match(body, /^cortex_decision_duration_seconds_bucket\{le="0.00005"\} 1$/m);
+  assert.match(body, /^cortex_decision_duration_seconds_count 2$/m);
+  const age = /^cortex_signing_key_age_seconds\{kid="k1",state="active"\} (\S+)$/m.exec(body);
+  assert.ok(age && Number(age[1]) >= 90, body);
+  assert.match(body, /^cortex_signing_key_age_seconds\{kid="k0",state="retired"\} /m);
+});
