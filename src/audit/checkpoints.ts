@@ -1,8 +1,9 @@
 // Signed checkpoints of a writer's hash chain: (writer, seq, hash) of its head, signed with Cortex's
-// key ring as a compact JWS. The Checkpointer signs the head a sink has committed after every batch
-// (coalesced: one signing in flight per sink and writer, skipped when nothing is new) and at
-// shutdown, stores it beside the events, and appends it to a second place (a JSON-lines file or
-// stdout), so a database rewritten together with its own checkpoints is still caught (verify.ts).
+// key ring as a compact JWS. The Checkpointer signs the head a sink has committed after a batch
+// (coalesced: at most one per checkpointIntervalMs per sink and writer, one signing in flight or
+// one scheduled, skipped when nothing is new), on flush() and at shutdown, stores it beside the
+// events, and appends it to a second place (a JSON-lines file or stdout), so a database rewritten
+// together with its own checkpoints is still caught (verify.ts).
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
@@ -147,19 +148,34 @@ export interface CheckpointerOptions {
   store?: (sinkName: string) => Pick<DurableAuditStore, 'writeCheckpoint'> | undefined;
   /** The second place (audit.checkpoints); none keeps checkpoints beside the events only. */
   output?: CheckpointOutput;
+  /** Least time between two batch checkpoints of a writer (audit.checkpointIntervalMs); 0 signs after every batch. */
+  intervalMs?: number;
   now?: () => number;
+  /** Runs `fn` after `delayMs` and returns its cancel (default: an unref'd setTimeout). */
+  schedule?: (fn: () => void, delayMs: number) => () => void;
   onError?: (err: unknown, what: string) => void;
 }
 
 interface Head {
   latest: ChainedRecord;
   signedSeq: number;
+  /** When the last checkpoint of this head was made (the clock's ms). */
+  signedAt: number;
   running: Promise<void> | undefined;
+  /** The one pending batch checkpoint, when the last one is younger than the interval. */
+  cancelTimer: (() => void) | undefined;
+}
+
+function unrefTimer(fn: () => void, delayMs: number): () => void {
+  const t = setTimeout(fn, delayMs).unref();
+  return () => clearTimeout(t);
 }
 
 export class Checkpointer {
   readonly #opts: CheckpointerOptions;
   readonly #now: () => number;
+  readonly #intervalMs: number;
+  readonly #schedule: (fn: () => void, delayMs: number) => () => void;
   /** Per sink, per writer: the newest committed record and the newest seq signed. */
   readonly #heads = new Map<string, Map<string, Head>>();
   readonly #done = new Set<string>();
@@ -168,9 +184,15 @@ export class Checkpointer {
   constructor(opts: CheckpointerOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.#intervalMs = opts.intervalMs ?? 0;
+    this.#schedule = opts.schedule ?? unrefTimer;
   }
 
-  /** After a batch was committed to `sinkName` (its records, or just the last): signs the new head. */
+  /**
+   * After a batch was committed to `sinkName` (its records, or just the last): signs the new head
+   * now, or, when the writer's last checkpoint is younger than the interval, at most one checkpoint
+   * at last + interval that covers the newest record committed by then.
+   */
   onBatchCommitted(sinkName: string, committed: ChainedRecord | readonly ChainedRecord[]): void {
     if (this.#closed !== undefined || this.#done.has(sinkName)) return;
     const records = Array.isArray(committed) ? (committed as readonly ChainedRecord[]) : [committed as ChainedRecord];
@@ -179,13 +201,22 @@ export class Checkpointer {
     for (const r of last.values()) {
       const head = this.#head(sinkName, r);
       if (r.seq > head.latest.seq) head.latest = r;
-      head.running ??= this.#drain(sinkName, head);
+      this.#request(sinkName, head);
     }
   }
 
-  /** Resolves once every checkpoint asked for so far is signed, stored and written out. */
+  /** Signs every head with records not signed yet at once, and resolves once all are stored and written out. */
   async flush(): Promise<void> {
-    for (const writers of this.#heads.values()) for (const h of writers.values()) await h.running;
+    for (const [sink, writers] of this.#heads) {
+      for (const head of writers.values()) {
+        while (head.running !== undefined) await head.running;
+        this.#cancel(head);
+        if (!this.#done.has(sink) && head.latest.seq > head.signedSeq) {
+          head.running = this.#signOnce(sink, head);
+          await head.running;
+        }
+      }
+    }
   }
 
   /**
@@ -197,7 +228,8 @@ export class Checkpointer {
     if (writers === undefined || this.#done.has(sinkName)) return;
     this.#done.add(sinkName);
     for (const head of writers.values()) {
-      await head.running;
+      this.#cancel(head);
+      while (head.running !== undefined) await head.running;
       await this.#emit(sinkName, head, 'shutdown');
     }
   }
@@ -215,25 +247,46 @@ export class Checkpointer {
     let writers = this.#heads.get(sinkName);
     if (writers === undefined) this.#heads.set(sinkName, (writers = new Map<string, Head>()));
     let head = writers.get(r.writer);
-    if (head === undefined) writers.set(r.writer, (head = { latest: r, signedSeq: 0, running: undefined }));
+    if (head === undefined) writers.set(r.writer, (head = { latest: r, signedSeq: 0, signedAt: -Infinity, running: undefined, cancelTimer: undefined }));
     return head;
   }
 
-  /** One signing at a time per head; batches committed meanwhile are covered by the next one. */
-  async #drain(sinkName: string, head: Head): Promise<void> {
+  /** Nothing new, a signing in flight or one already scheduled: that one covers the newest record. */
+  #request(sinkName: string, head: Head): void {
+    if (head.latest.seq <= head.signedSeq || head.running !== undefined || head.cancelTimer !== undefined || this.#done.has(sinkName)) return;
+    const wait = head.signedAt + this.#intervalMs - this.#now();
+    if (wait <= 0) {
+      head.running = this.#signOnce(sinkName, head);
+      return;
+    }
+    head.cancelTimer = this.#schedule(() => {
+      head.cancelTimer = undefined;
+      this.#request(sinkName, head);
+    }, wait);
+  }
+
+  #cancel(head: Head): void {
+    head.cancelTimer = void head.cancelTimer?.();
+  }
+
+  /** One batch checkpoint; batches committed meanwhile are covered by the next one (now or scheduled). */
+  async #signOnce(sinkName: string, head: Head): Promise<void> {
     try {
-      while (head.latest.seq > head.signedSeq) await this.#emit(sinkName, head, 'batch');
+      await this.#emit(sinkName, head, 'batch');
     } finally {
       head.running = undefined;
     }
+    this.#request(sinkName, head);
   }
 
   async #emit(sinkName: string, head: Head, reason: Checkpoint['reason']): Promise<void> {
     const r = head.latest;
     head.signedSeq = r.seq;
+    const now = this.#now();
+    head.signedAt = now;
     let cp: Checkpoint;
     try {
-      cp = await signCheckpoint({ writer: r.writer, seq: r.seq, hash: r.hash, time: new Date(this.#now()).toISOString(), reason }, this.#opts.signer());
+      cp = await signCheckpoint({ writer: r.writer, seq: r.seq, hash: r.hash, time: new Date(now).toISOString(), reason }, this.#opts.signer());
     } catch (err) {
       this.#opts.onError?.(err, 'audit checkpoint: signing failed');
       return;

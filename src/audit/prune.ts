@@ -2,7 +2,9 @@
 // and a checkpoint signed first (reason 'prune') at the last deleted record's hash anchors the first
 // kept record's prevHash, so verify still accepts the chain, now starting at seq > 1. Only a prefix
 // of a chain is ever cut (up to the first record young enough to keep), and only a prefix that is
-// intact: a tampered record is evidence, and stays.
+// intact: a tampered record is evidence, and stays. The writer's stored checkpoints below the new
+// retention checkpoint go too (verify needs only those at or after the cut); the checkpoint file is
+// append-only and rotated by the operator.
 import { recordHash } from './chain.ts';
 import { checkpointLine, signCheckpoint } from './checkpoints.ts';
 import type { CheckpointOutput, CheckpointSigner } from './checkpoints.ts';
@@ -85,6 +87,8 @@ export async function pruneTrail(opts: PruneOptions): Promise<PruneResult> {
     cuts.set(writer, cut.last.seq);
   }
   if (cuts.size === 0) return { cuts, refused };
+  /** The writers whose records were cut exactly at their retention checkpoint. */
+  const exact = new Map(cuts);
   if (store.pruneThrough !== undefined) await store.pruneThrough(cuts);
   else if (refused.length > 0) {
     // This store can only cut by time, for every writer at once: that would delete the evidence too.
@@ -94,9 +98,13 @@ export async function pruneTrail(opts: PruneOptions): Promise<PruneResult> {
     const firstKept = await store.prune(beforeMs);
     for (const [writer, seq] of cuts) {
       const kept = firstKept.get(writer);
-      if (kept !== undefined && kept !== seq + 1) opts.log?.error({ writer, cut: seq, firstKept: kept }, 'audit retention: the store deleted other records than the signed cut');
+      if (kept === undefined || kept === seq + 1) continue;
+      exact.delete(writer);
+      opts.log?.error({ writer, cut: seq, firstKept: kept }, 'audit retention: the store deleted other records than the signed cut');
     }
   }
+  // After the records: a failure here leaves old checkpoints, never records without their anchor.
+  if (exact.size > 0) await store.pruneCheckpoints?.(exact);
   opts.log?.info?.({ writers: cuts.size, before: new Date(beforeMs).toISOString() }, 'audit retention: pruned');
   return { cuts, refused };
 }

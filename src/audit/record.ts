@@ -83,6 +83,11 @@ export interface DurableAuditStore {
    * by time alone could leave holes. Optional: without it prune.ts falls back to prune(beforeMs).
    */
   pruneThrough?(cuts: ReadonlyMap<string, number>): Promise<void>;
+  /**
+   * Deletes, per writer, its stored checkpoints with seq < the given seq (the new retention
+   * checkpoint's): they cover only records retention removed. Optional: without it they stay.
+   */
+  pruneCheckpoints?(cuts: ReadonlyMap<string, number>): Promise<void>;
   close(): Promise<void>;
 }
 

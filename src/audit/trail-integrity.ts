@@ -1,5 +1,5 @@
 // The gateway's side of tamper evidence: one Checkpointer for every durable sink (a checkpoint
-// after each committed batch, stored beside the events and appended to audit.checkpoints) and, with
+// after a committed batch, at most one per checkpointIntervalMs per writer, stored beside the events and appended to audit.checkpoints) and, with
 // audit.retention.maxAgeMs, one pruner per durable store. attach() wraps a store so that its
 // close(), which the sink calls after its last batch, first writes the shutdown checkpoint.
 import { Checkpointer, checkpointFile, checkpointStdout } from './checkpoints.ts';
@@ -10,6 +10,8 @@ import type { ChainedRecord, DurableAuditStore } from './record.ts';
 
 export interface TrailIntegrityConfig {
   checkpoints?: { type: 'file'; path: string } | { type: 'stdout' };
+  /** Least time between two batch checkpoints of a writer; unset signs after every batch. */
+  checkpointIntervalMs?: number;
   retention?: { maxAgeMs?: number; pruneIntervalMs: number };
 }
 
@@ -48,6 +50,7 @@ export function openTrailIntegrity(cfg: TrailIntegrityConfig, deps: TrailIntegri
     signer,
     store: (name) => stores.get(name),
     ...(output === undefined ? {} : { output }),
+    ...(cfg.checkpointIntervalMs === undefined ? {} : { intervalMs: cfg.checkpointIntervalMs }),
     ...(deps.now === undefined ? {} : { now: deps.now }),
     onError,
   });

@@ -51,7 +51,12 @@ export const audit = z
       .boolean()
       .default(false)
       .describe('Refuse traffic (503 audit.unavailable) when an event could not be recorded anywhere (every sink down and the spool full or unwritable), for teams that must never serve unrecorded.'),
-    checkpoints: checkpointTarget.optional().describe('Where each writer\'s signed chain head goes after every committed batch and at shutdown; also stored beside the events. Without it, checkpoints are only stored beside the events.'),
+    checkpoints: checkpointTarget.optional().describe('Where each writer\'s signed chain head goes after committed batches (see checkpointIntervalMs) and at shutdown; also stored beside the events. Without it, checkpoints are only stored beside the events.'),
+    checkpointIntervalMs: durationMs
+      .default(10_000)
+      .describe(
+        'Least time between two batch checkpoints of a writer; the shutdown and retention checkpoints are always made. Events committed since the last checkpoint are an unsigned tail until the next one.',
+      ),
     batch: z
       .strictObject({
         maxEvents: z.number().int().min(1).max(100_000).default(1000).describe('Most events in one transaction.'),

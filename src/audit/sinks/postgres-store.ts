@@ -112,6 +112,10 @@ export function openPostgresAuditStore(url: string, table: string = POSTGRES_AUD
       await ready();
       for (const [writer, seq] of cuts) await pool.query(`DELETE FROM ${table} WHERE writer = $1 AND seq <= $2`, [writer, seq]);
     },
+    async pruneCheckpoints(cuts) {
+      await ready();
+      for (const [writer, seq] of cuts) await pool.query(`DELETE FROM ${table}_checkpoints WHERE writer = $1 AND seq < $2`, [writer, seq]);
+    },
     async close() {
       await pool.end();
     },

@@ -11,6 +11,7 @@ import { SQLITE_AUDIT_TABLE } from '../open-query-store.ts';
 import { runQuery } from '../query-sql.ts';
 import type { QueryRow } from '../query-sql.ts';
 import type { ChainedRecord, Checkpoint, DurableAuditStore } from '../record.ts';
+import { startWalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.ts';
 import { checkpointFromRow, INSERT_COLUMNS, recordFromRow, schemaSql } from './store-sql.ts';
 
 type Row = Record<string, SQLInputValue>;
@@ -31,7 +32,16 @@ export function openSqliteAuditStore(path: string, table: string = SQLITE_AUDIT_
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA busy_timeout = 5000');
+  // Most of a row's cost is copying the WAL's index pages back into the file (a batch dirties a
+  // page per distinct subject/person/intent/request id in each index): a worker thread does it
+  // (wal-checkpointer.ts), and while it cannot, the writer checkpoints every 20,000 pages (about
+  // 80 MB of WAL, not every 4 MB), which copies a hot page once for many commits. A 64 MiB page
+  // cache keeps those pages from being read back; journal_size_limit truncates the WAL after a reset.
+  db.exec('PRAGMA cache_size = -65536');
+  db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+  db.exec('PRAGMA journal_size_limit = 67108864');
   db.exec(schemaSql('sqlite', table));
+  const checkpointer = path === ':memory:' ? undefined : startWalCheckpointer(db, path);
   // Multi-row inserts (ROWS_PER_INSERT rows a statement): a statement run costs more than a row.
   const inserts = new Map<number, StatementSync>();
   const insertOf = (rows: number): StatementSync => {
@@ -52,6 +62,7 @@ export function openSqliteAuditStore(path: string, table: string = SQLITE_AUDIT_
   const firstKeptStmt = db.prepare(`SELECT writer, MIN(seq) AS seq FROM ${table} GROUP BY writer`);
   const pruneStmt = db.prepare(`DELETE FROM ${table} WHERE time_ms < ?`);
   const pruneThroughStmt = db.prepare(`DELETE FROM ${table} WHERE writer = ? AND seq <= ?`);
+  const pruneCheckpointsStmt = db.prepare(`DELETE FROM ${table}_checkpoints WHERE writer = ? AND seq < ?`);
 
   function inTransaction(fn: () => void): void {
     db.exec('BEGIN');
@@ -100,6 +111,16 @@ export function openSqliteAuditStore(path: string, table: string = SQLITE_AUDIT_
           for (const [writer, seq] of cuts) pruneThroughStmt.run(writer, seq);
         }),
       ),
-    close: () => settle(() => db.close()),
+    // Stored checkpoints older than a retention cut (the prune checkpoint at the cut is kept).
+    pruneCheckpoints: (cuts) =>
+      settle(() =>
+        inTransaction(() => {
+          for (const [writer, seq] of cuts) pruneCheckpointsStmt.run(writer, seq);
+        }),
+      ),
+    close: async () => {
+      await checkpointer?.stop();
+      db.close();
+    },
   };
 }
