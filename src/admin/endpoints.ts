@@ -8,12 +8,21 @@ import type { Config } from '../config/schema.ts';
 import type { RevocationStore } from '../credentials/types.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { apiKeyItem, apiKeysCollection } from './api-keys.ts';
+import { createAdminSessions, sessionEndpoint } from './admin-session.ts';
 import { auditEndpoint } from './audit-api.ts';
+import { eventsEndpoint } from './events-stream.ts';
+import type { AuditSubscribe } from './events-stream.ts';
+import { agentItem, agentsCollection, keysEndpoint } from './keys-agents.ts';
+import type { AgentGrantSource, KeyRingView } from './keys-agents.ts';
 import type { AuditQuerySource } from './audit-api.ts';
 import type { ApiKeyAdmin } from './api-keys.ts';
 import { explainEndpoint } from './explain.ts';
 import type { ExplainWorldSource } from './explain.ts';
+import { openApiDocument } from './openapi.ts';
+import { policiesView } from './policies-view.ts';
 import { redactSecrets } from './redact.ts';
+import { routesView } from './routes-view.ts';
+import type { PolicyViewSource } from './routes-view.ts';
 import { revocationsEndpoint } from './revocations.ts';
 import { jsonReply, problemReply, type AdminReply } from './replies.ts';
 
@@ -35,8 +44,16 @@ export interface AdminDeps {
   revocations?(): RevocationStore | undefined;
   /** The audit trail's query sink (the first sqlite or postgres sink), for GET /api/audit. */
   auditQuery?(): AuditQuerySource | undefined;
+  /** Every audit record as it is chained (AuditLog.subscribe), for GET /api/events. */
+  events?: AuditSubscribe;
+  /** The signing key ring's keys (no private material) and the ring's clock, for GET /api/keys. */
+  keys?(): KeyRingView;
+  /** The delegation grants store, when credentials.tokenExchange is configured (/api/agents). */
+  agentGrants?(): AgentGrantSource | undefined;
   /** Records admin calls and the changes they make (system audit events). */
   audit?: SystemAudit;
+  /** The running snapshot, pending intent changes and the config source at any stage (GET /api/routes, /api/policies). */
+  policyView?(): PolicyViewSource;
   log: Logger;
 }
 
@@ -49,6 +66,8 @@ export interface AdminContext {
   readonly query: URLSearchParams;
   /** Records a change this call made, as its caller (a system audit event). */
   readonly record?: (action: SystemAction, details: Record<string, unknown>, status: number) => void;
+  /** Aborted when the admin listener closes (streams end then). */
+  readonly closing?: AbortSignal;
 }
 
 export type AdminHandler = (ctx: AdminContext) => AdminReply | 'handled' | Promise<AdminReply | 'handled'>;
@@ -87,12 +106,26 @@ export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
   }),
   '/api/status': api(({ deps }) => jsonReply(200, deps.status())),
   '/api/config': api(({ deps }) => jsonReply(200, redactSecrets(deps.config()))),
-  '/api/routes': api(({ deps }) => jsonReply(200, { routes: deps.routes() })),
+  '/api/routes': api(({ deps }) => {
+    const source = deps.policyView?.();
+    return jsonReply(200, { routes: source === undefined ? deps.routes() : routesView(source) });
+  }),
+  '/api/policies': api(({ deps, requestId }) => {
+    const source = deps.policyView?.();
+    if (source === undefined) return problemReply('admin.not_found', requestId, 'This gateway does not offer its policies.');
+    return jsonReply(200, policiesView(source.snapshot));
+  }),
+  '/api/openapi.json': api(() => ({ status: 200, contentType: 'application/json; charset=utf-8', body: openApiDocument() })),
   '/api/api-keys': api((ctx) => apiKeysCollection(ctx, ctx.deps.apiKeys?.()), ['GET', 'HEAD', 'POST']),
   '/api/explain': api((ctx) => explainEndpoint(ctx, ctx.deps.explainWorld), ['POST']),
   '/api/revocations': api((ctx) => revocationsEndpoint(ctx, ctx.deps.revocations?.()), ['POST']),
   '/api/audit': api((ctx) => auditEndpoint(ctx, ctx.deps.auditQuery?.())),
   '/api/api-keys/*': api((ctx) => apiKeyItem(ctx, ctx.deps.apiKeys?.()), ['DELETE']),
+  '/api/session': api((ctx) => sessionEndpoint(ctx, createAdminSessions(ctx.deps.token)), ['POST', 'DELETE']),
+  '/api/events': api((ctx) => eventsEndpoint(ctx, ctx.deps.events)),
+  '/api/keys': api((ctx) => keysEndpoint(ctx, ctx.deps.keys?.())),
+  '/api/agents': api((ctx) => agentsCollection(ctx, ctx.deps.agentGrants?.()), ['GET', 'HEAD', 'POST']),
+  '/api/agents/*': api((ctx) => agentItem(ctx, ctx.deps.agentGrants?.()), ['DELETE']),
 };
 
 /** The endpoint for a path: an exact entry, else a `<parent>/*` entry for one segment below it. */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_TOKEN_WHO, adminCallDetails } from '../audit/system-events.ts';
+import { cookieAllowed, createAdminSessions, SESSION_PATH } from './admin-session.ts';
 import { createTokenCheck } from './bearer-token.ts';
 import { findEndpoint, isApiPath, type AdminContext, type AdminDeps } from './endpoints.ts';
 import { problemReply, writeReply, type AdminReply } from './replies.ts';
@@ -33,16 +34,25 @@ function problemCode(reply: AdminReply | 'handled'): string {
 
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const checkToken = createTokenCheck(deps.token);
+  const sessions = createAdminSessions(deps.token);
+  /** Aborted by close(): open event streams end then, so the drain never waits on them. */
+  const closing = new AbortController();
   const log = deps.log;
 
+  /** The bearer token, else (from the admin's own pages, for changes) the session cookie of POST /api/session. */
+  function isAdmin(req: http.IncomingMessage): boolean {
+    if (checkToken(req.headers.authorization) === 'ok') return true;
+    return sessions.check(req.headers.cookie) === 'ok' && cookieAllowed(req);
+  }
+
   function authorize(req: http.IncomingMessage, requestId: string): AdminReply | undefined {
+    if (isAdmin(req)) return undefined;
     const result = checkToken(req.headers.authorization);
-    if (result === 'ok') return undefined;
     if (result === 'invalid') log.warn({ requestId, peer: req.socket.remoteAddress }, 'admin API: wrong bearer token');
     const detail =
       result === 'not_configured'
         ? 'No admin token is configured; set admin.token or CORTEX_ADMIN_TOKEN to enable /api/.'
-        : 'A valid admin bearer token is required.';
+        : 'A valid admin bearer token (or the session cookie of POST /api/session) is required.';
     return problemReply('admin.unauthorized', requestId, detail, { 'www-authenticate': WWW_AUTHENTICATE });
   }
 
@@ -52,7 +62,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
 
-    if (isApiPath(path)) {
+    // POST /api/session is the one /api/ call that carries its credential in the body.
+    if (isApiPath(path) && path !== SESSION_PATH) {
       const denied = authorize(req, requestId);
       if (denied !== undefined) return denied;
     }
@@ -69,6 +80,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       deps,
       requestId,
       query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      closing: closing.signal,
       record: (action, details, status) => deps.audit?.(action, endpoint.auth ? ADMIN_TOKEN_WHO : null, details, { status, code: 'ok' }),
     };
     return endpoint.handle(ctx);
@@ -106,7 +118,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   function auditCall(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, reply: AdminReply | 'handled'): void {
     const url = req.url ?? '/';
     if (deps.audit === undefined || !isApiPath(url.split('?')[0] ?? '')) return;
-    const who = checkToken(req.headers.authorization) === 'ok' ? ADMIN_TOKEN_WHO : null;
+    const opened = url.split('?')[0] === SESSION_PATH && res.statusCode === 204 && req.method === 'POST';
+    const who = opened || isAdmin(req) ? ADMIN_TOKEN_WHO : null;
     const code = res.statusCode < 400 ? 'ok' : problemCode(reply);
     deps.audit('admin_call', who, adminCallDetails(req.method ?? 'GET', url, res.statusCode, requestId), { status: res.statusCode, code });
   }
@@ -134,6 +147,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
           resolve();
           return;
         }
+        closing.abort();
         const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         force.unref();
         server.close((err) => {

@@ -74,6 +74,7 @@ export class AuditLog {
   readonly #now: () => number;
   readonly #chain: Chain;
   readonly #failClosed: boolean;
+  readonly #subscribers = new Set<(record: ChainedRecord) => void>();
   #closed: Promise<void> | undefined;
 
   constructor(sinks: readonly AuditSink[], opts: AuditLogOptions = {}) {
@@ -123,10 +124,17 @@ export class AuditLog {
     return this.#sinks.map((s) => s.sink.name);
   }
 
+  /** Calls `listener` synchronously with every record chained from now on (GET /api/events); returns the unsubscribe. */
+  subscribe(listener: (record: ChainedRecord) => void): () => void {
+    this.#subscribers.add(listener);
+    return () => this.#subscribers.delete(listener);
+  }
+
   /** Never throws. */
   write(event: AuditEvent): void {
     let record: ChainedRecord | undefined;
     if (this.#closed === undefined) record = this.#chain.next(event);
+    if (record !== undefined) this.#publish(record);
     for (const state of this.#sinks) {
       let result: SinkResult = 'ok';
       if (record === undefined) {
@@ -162,6 +170,16 @@ export class AuditLog {
         this.#log?.warn({ sink: this.#sinks[i]?.sink.name, err: errorInfo(r.reason) }, `audit sink ${op} failed`);
       }
     });
+  }
+
+  #publish(record: ChainedRecord): void {
+    for (const listener of this.#subscribers) {
+      try {
+        listener(record);
+      } catch {
+        // A live viewer's failure is its own; the request being recorded goes on.
+      }
+    }
   }
 
   #report(sink: string, result: SinkResult): void {

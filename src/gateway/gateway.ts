@@ -244,6 +244,10 @@ export class Gateway {
       audit: this.auditSystem,
       revocations: () => this.exchange?.revocations,
       auditQuery: () => this.auditStores.values().next().value,
+      events: (listener: Parameters<AuditLog['subscribe']>[0]) => this.audit.subscribe(listener),
+      keys: () => ({ keys: this.credentials.ring?.list(), now: this.credentials.now() }),
+      agentGrants: () => this.exchange,
+      policyView: () => ({ snapshot: this.snapshot, baseRoutes: this.base.config.routes, pending: this.apis.pending(), configAt: (stage: Stage) => loadConfig({ file: this.opts.configFile, text: this.opts.configText, stage, env: this.opts.env ?? process.env }) }),
       explainWorld: () => {
         const s = this.snapshot;
         return { config: s.config, stage: s.stage, router: s.router, providers: s.providers, engine: s.policy };
