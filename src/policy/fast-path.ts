@@ -6,7 +6,7 @@
 // parents or attributes live in the entity store) answers UNKNOWN, and the engine then asks Cedar,
 // so the fast path only ever answers when no policy errored: forbids that hold deny, else permits
 // that hold allow, else deny, with the holding policies' ids sorted (Cedar's diagnostics.reason).
-import { policyToJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { policyJson } from './policy-json.ts';
 import type { Identity } from '../gateway/types.ts';
 import { hasMfa, uidOf } from './decision.ts';
 import type { DecisionRequest, PolicyDecision } from './decision.ts';
@@ -220,7 +220,7 @@ export interface FastPolicy {
 
 /** The policy as a predicate, or undefined when its intent must be left to Cedar. */
 export function compileFastPolicy(p: SourcedPolicy): FastPolicy | undefined {
-  const parsed = policyToJson(p.text);
+  const parsed = policyJson(p.text);
   if (parsed.type === 'failure') return undefined;
   const json = parsed.json as unknown as Json;
   if (!exactActionScope(json.action)) return undefined;

@@ -5,7 +5,8 @@
 //   agent-forbid:<tag>              agents are never allowed intents with the tag
 // An agent acting for a person gets at most the intersection of its grants and the person's: its
 // permits name the intents its role covers, grouped by which person roles also hold them.
-import { policySetTextToParts, policyToJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { policySetTextToParts } from '@cedar-policy/cedar-wasm/nodejs';
+import { policyJson } from './policy-json.ts';
 import type { DetailedError } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyInput } from './input.ts';
 import { actionRef, actionScope, cedarString, entityRef, patternCovers, tagGroup } from './schema.ts';
@@ -25,8 +26,16 @@ export function generatePolicies(input: PolicyInput, catalog: ActionCatalog): So
     out.push({ id, text: `@id(${cedarString(id)})\n${text}`, source: 'generated' });
   };
   const grants = Object.entries(input.grants);
-  const holders = (intent: string): string[] =>
-    grants.filter(([, patterns]) => patterns.some((p) => patternCovers(p, intent))).map(([role]) => role).sort();
+  // Who holds an intent is the same for every grant that covers it: computed once per intent.
+  const holdersOf = new Map<string, string[]>();
+  const holders = (intent: string): string[] => {
+    let roles = holdersOf.get(intent);
+    if (roles === undefined) {
+      roles = grants.filter(([, patterns]) => patterns.some((p) => patternCovers(p, intent))).map(([role]) => role).sort();
+      holdersOf.set(intent, roles);
+    }
+    return roles;
+  };
 
   for (const [role, patterns] of grants) {
     const principal = entityRef('Role', role);
@@ -95,7 +104,7 @@ export function parseFiles(files: readonly { path: string; text: string }[]): { 
     });
     located.sort((a, b) => a.line - b.line);
     for (const { text, line } of located) {
-      const json = policyToJson(text);
+      const json = policyJson(text);
       const annotated = json.type === 'success' ? json.json.annotations?.id : undefined;
       policies.push({ id: annotated ?? `${file.path}:${line}`, text, source: file.path, line });
     }

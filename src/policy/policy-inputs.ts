@@ -4,7 +4,7 @@
 // reading more than a policy needs only makes a cache key longer, never wrong.
 // The entities toCedar builds: the principal (parents: Role entities, which have no parents or
 // attributes), the person acted for (the same), and the Route (no parents).
-import { policyToJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { policyJson } from './policy-json.ts';
 
 export interface Reads {
   /** An unhandled shape, or an input no key can carry: decide without the cache. */
@@ -218,7 +218,7 @@ function actionFilter(scope: unknown): PolicyReads['appliesTo'] {
 }
 
 export function analyzePolicy(text: string): PolicyReads {
-  const parsed = policyToJson(text);
+  const parsed = policyJson(text);
   const w = new Walker();
   if (parsed.type === 'failure') {
     w.r.all = true;
