@@ -9,6 +9,10 @@ import { STAGES } from '../config/schema.ts';
 import { formatState } from '../intents/check.ts';
 import { fetchApiDocument } from '../intents/document.ts';
 import { applyLock, approveChanges, lockPathFor, readLock, sameState, stateOf, writeLock } from '../intents/lock.ts';
+import { acquireLockMutex } from '../intents/lock-mutex.ts';
+
+/** How long `approve` waits for a running gateway to finish writing the lock file. */
+const MUTEX_WAIT_MS = 5_000;
 import type { ImportedOperation, IntentLock, LockOutcome } from '../intents/types.ts';
 import { formatProblem } from './check.ts';
 
@@ -144,25 +148,38 @@ function approve(views: ApiView[], keys: readonly string[] | undefined, io: Inte
   }
   let approved = 0;
   for (const view of views) {
-    const before = view.lock?.operations ?? {};
     const wanted = keys?.filter((k) => view.operations.some((op) => op.key === k));
     if (wanted !== undefined && wanted.length === 0) continue;
-    const next = approveChanges(view.lock, view.api, view.operations, wanted);
-    const changed: string[] = [];
-    for (const op of view.operations) {
-      const was = before[op.key];
-      const now = next.operations[op.key];
-      if (now === undefined || (was !== undefined && sameState(was, now))) continue;
-      changed.push(was === undefined ? `  ${op.key}: ${formatState(stateOf(op))} (new)` : `  ${op.key}: ${formatState(was)} → ${formatState(now)}`);
+    const release = acquireLockMutex(view.lockPath, MUTEX_WAIT_MS);
+    if (release === undefined) throw new Failure(`${view.lockPath} is being written by another process (a running gateway?); try again`, 1);
+    try {
+      approved += approveOne(view, wanted, io);
+    } finally {
+      release();
     }
-    if (changed.length === 0) {
-      io.stdout.write(`${view.api}: nothing to approve\n`);
-      continue;
-    }
-    writeLock(view.lockPath, next);
-    approved += changed.length;
-    io.stdout.write(`${view.api}: approved in ${view.lockPath}:\n${changed.join('\n')}\n`);
   }
   if (approved > 0) io.stdout.write('a running gateway takes the approved intents at its next refresh (or reload)\n');
   return 0;
+}
+
+/** Approves under the lock file's mutex, against the lock as it is now (a gateway may have added operations since it was read). */
+function approveOne(view: ApiView, wanted: readonly string[] | undefined, io: IntentsIo): number {
+  const current = readLock(view.lockPath, view.api);
+  if (!current.ok) throw new Failure(`apis.${view.api}: ${current.problem}`, 1);
+  const before = current.lock?.operations ?? {};
+  const next = approveChanges(current.lock, view.api, view.operations, wanted);
+  const changed: string[] = [];
+  for (const op of view.operations) {
+    const was = before[op.key];
+    const now = next.operations[op.key];
+    if (now === undefined || (was !== undefined && sameState(was, now))) continue;
+    changed.push(was === undefined ? `  ${op.key}: ${formatState(stateOf(op))} (new)` : `  ${op.key}: ${formatState(was)} → ${formatState(now)}`);
+  }
+  if (changed.length === 0) {
+    io.stdout.write(`${view.api}: nothing to approve\n`);
+    return 0;
+  }
+  writeLock(view.lockPath, next);
+  io.stdout.write(`${view.api}: approved in ${view.lockPath}:\n${changed.join('\n')}\n`);
+  return changed.length;
 }

@@ -9,7 +9,8 @@ import type { SystemAudit } from '../audit/system-events.ts';
 import type { Config, Stage } from '../config/schema.ts';
 import { fetchApiDocument } from './document.ts';
 import { applyLock, lockPathFor, readLock, writeLock } from './lock.ts';
-import type { ApiDocument, ApiDocuments, ImportedApiConfig, ImportedOperation, PendingChange } from './types.ts';
+import { acquireLockMutex } from './lock-mutex.ts';
+import type { ApiDocument, ApiDocuments, ImportedApiConfig, ImportedOperation, IntentLock, PendingChange } from './types.ts';
 
 export type RefreshResult = 'ok' | 'unchanged' | 'failed';
 
@@ -206,22 +207,31 @@ export class ApiRuntime {
     state.refreshes[result]++;
     if (state.document === undefined) return this.settle(state, undefined, []);
     const lockPath = lockPathFor(state.name, state.cfg);
-    const lock = readLock(lockPath, state.name);
-    if (!lock.ok) {
-      // Without the approved intents a retag cannot be told from an old intent: keep what serves.
-      state.lastProblem = lock.problem;
-      log.error({ api: state.name, lockFile: lockPath, problem: lock.problem }, 'the intents lock file cannot be read; the imported API keeps its current intents');
-      return false;
-    }
-    const outcome = applyLock(state.document.operations, lock.lock, state.name, this.isProtected);
-    if (outcome.updatedLock !== undefined) {
-      try {
-        writeLock(lockPath, outcome.updatedLock);
-      } catch (err) {
-        log.error({ api: state.name, lockFile: lockPath, err }, 'the intents lock file cannot be written');
+    // Never waits: while `cortex intents approve` holds the mutex, this refresh serves from what it
+    // read and the next one records the new operations.
+    const release = acquireLockMutex(lockPath, 0);
+    try {
+      const lock = readLock(lockPath, state.name);
+      if (!lock.ok) {
+        // Without the approved intents a retag cannot be told from an old intent: keep what serves.
+        state.lastProblem = lock.problem;
+        log.error({ api: state.name, lockFile: lockPath, problem: lock.problem }, 'the intents lock file cannot be read; the imported API keeps its current intents');
+        return false;
       }
+      const outcome = applyLock(state.document.operations, lock.lock, state.name, this.isProtected);
+      if (outcome.updatedLock !== undefined && release !== undefined) this.writeLockFile(state.name, lockPath, outcome.updatedLock);
+      return this.settle(state, outcome.operations, outcome.pending);
+    } finally {
+      release?.();
     }
-    return this.settle(state, outcome.operations, outcome.pending);
+  }
+
+  private writeLockFile(api: string, lockPath: string, lock: IntentLock): void {
+    try {
+      writeLock(lockPath, lock);
+    } catch (err) {
+      this.opts.log.error({ api, lockFile: lockPath, err }, 'the intents lock file cannot be written');
+    }
   }
 
   /** Stores what serves now, logs what is new to report; true when it differs from before. */
