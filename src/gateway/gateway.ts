@@ -13,13 +13,9 @@ import type { ConfigProblem } from '../config/problems.ts';
 import type { Config, Stage } from '../config/schema.ts';
 import { watchConfig } from '../config/watch.ts';
 import { UpstreamPools } from '../filters/upstream/upstream-pools.ts';
-import { CredentialsRuntime } from '../credentials/runtime.ts';
-import { TokenExchangeRuntime } from '../credentials/exchange/exchange-runtime.ts';
-import { createDelegationControls } from '../credentials/grants/delegation-controls.ts';
-import type { DelegationControls } from '../credentials/grants/delegation-controls.ts';
-import { UpstreamCredentialsRuntime } from '../credentials/upstream-secrets/runtime.ts';
-import { IdentityRuntime } from '../identity/runtime.ts';
-import { ApiRuntime } from '../intents/runtime.ts';
+import type { CredentialsRuntime } from '../credentials/runtime.ts';
+import type { TokenExchangeRuntime } from '../credentials/exchange/exchange-runtime.ts';
+import type { ApiRuntime } from '../intents/runtime.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import { TracingSlot } from '../telemetry/tracing.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
@@ -32,6 +28,7 @@ import { createGatewayServer } from './listener.ts';
 import type { RejectedConnection } from './listener.ts';
 import { sendProblem } from './problem.ts';
 import { compileSnapshot, SnapshotError } from './snapshot.ts';
+import { GatewayRuntimes } from './gateway-runtimes.ts';
 import { identityStatsOf, restartOnlyChanges, routeListOf, splitProblem } from './gateway-support.ts';
 import { expandImportedApis } from './snapshot-apis.ts';
 import type { Snapshot } from './snapshot.ts';
@@ -77,17 +74,13 @@ export class Gateway {
   private snapshot: Snapshot;
   private readonly opts: GatewayOptions;
   private readonly pools = new UpstreamPools();
-  /** Identity providers' key sets and the verified-token cache, kept across reloads. */
-  private readonly identity: IdentityRuntime;
-  /** The signing key ring (opened once; listen() waits for it), the assertions it signs, its JWKS. */
+  /** Identity, signing keys, token exchange, upstream secrets, imported APIs: built once, kept across reloads. */
+  private readonly runtimes: GatewayRuntimes;
+  /** The signing key ring, the assertions it signs, its JWKS (runtimes.credentials). */
   readonly credentials: CredentialsRuntime;
-  /** RFC 8693 token exchange (/.cortex/token), its consent and revocation stores; only with credentials.tokenExchange (a restart applies a change). */
+  /** RFC 8693 token exchange, only with credentials.tokenExchange (runtimes.exchange). */
   readonly exchange: TokenExchangeRuntime | undefined;
-  /** With token exchange: the consent page, and the open connections a revocation closes. */
-  private readonly delegation: DelegationControls | undefined;
-  /** Upstream secrets (watched files, OAuth2 tokens), kept across reloads like the pools. */
-  private readonly upstreamCredentials: UpstreamCredentialsRuntime;
-  /** The imported APIs' documents (apis), refreshed while the gateway runs; a change rebuilds the snapshot. */
+  /** The imported APIs' documents (runtimes.apis); a change rebuilds the snapshot. */
   readonly apis: ApiRuntime;
   /** The config as loaded, before the imported APIs are expanded into it: what a document change rebuilds from. */
   private base: { config: Config; stage: Stage };
@@ -119,25 +112,18 @@ export class Gateway {
     this.opts = opts;
     this.log = opts.log;
     this.metrics = createMetrics();
-    this.identity = new IdentityRuntime({ log: this.log });
-    this.credentials = new CredentialsRuntime(config, { log: this.log, audit: this.auditSystem, ...(opts.now ? { now: opts.now } : {}) });
-    this.upstreamCredentials = new UpstreamCredentialsRuntime({ log: this.log });
-    this.exchange =
-      config.credentials.tokenExchange === undefined
-        ? undefined
-        : new TokenExchangeRuntime(config, { log: this.log, signing: this.credentials, world: () => this.snapshot, bearer: this.identity, now: this.credentials.now });
-    if (this.exchange !== undefined) this.identity.refuse = (identity) => this.exchange?.refuse(identity);
-    this.delegation =
-      this.exchange &&
-      createDelegationControls(this.exchange, {
-        session: () => this.access.session,
-        agents: () => Object.keys(this.snapshot.config.credentials.tokenExchange?.clients ?? {}),
-        now: this.credentials.now, audit: this.auditSystem,
-      });
-    this.metrics.setIdentityStats(() => identityStatsOf(this.identity));
+    this.runtimes = new GatewayRuntimes(config, {
+      log: this.log,
+      audit: this.auditSystem,
+      ...(opts.now ? { now: opts.now } : {}),
+      world: () => this.snapshot,
+      session: () => this.access.session,
+      onApisChange: () => this.rebuild(),
+    });
+    ({ credentials: this.credentials, exchange: this.exchange, apis: this.apis } = this.runtimes);
+    this.metrics.setIdentityStats(() => identityStatsOf(this.runtimes.identity));
     this.metrics.setPolicyStats(() => this.snapshot.policy?.stats());
     this.metrics.setSigningKeys(() => this.credentials.ring?.list());
-    this.apis = new ApiRuntime({ log: this.log, onChange: () => this.rebuild(), audit: this.auditSystem });
     this.metrics.setIntentStats(() => this.apis.stats());
     this.base = { config, stage };
     this.access = buildAccess(config, {
@@ -211,7 +197,7 @@ export class Gateway {
   }
 
   async listen(): Promise<AddressInfo> {
-    await Promise.all([this.apisFetched, this.exchange?.ready(), this.credentials.ready(), this.tracing.configure(this.snapshot.config.telemetry.tracing, this.log)]);
+    await Promise.all([this.apisFetched, this.runtimes.ready(), this.tracing.configure(this.snapshot.config.telemetry.tracing, this.log)]);
     const cfg = this.snapshot.config;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -252,6 +238,7 @@ export class Gateway {
         const s = this.snapshot;
         return { config: s.config, stage: s.stage, router: s.router, providers: s.providers, engine: s.policy };
       },
+      identityProvider: (name: string) => this.snapshot.providers.get(name),
       log: this.log,
     };
   }
@@ -298,8 +285,7 @@ export class Gateway {
     const old = this.snapshot;
     this.snapshot = next;
     void this.pools.release(old.generation);
-    this.identity.release(old.generation);
-    this.upstreamCredentials.release(old.generation);
+    this.runtimes.release(old.generation);
     // Requests that started on the old snapshot may still be authenticating (awaiting a key fetch):
     // its policy engine stays usable for a while before its wasm state is freed.
     if (old.policy !== undefined) setTimeout(() => old.policy?.dispose(), 60_000).unref();
@@ -362,11 +348,7 @@ export class Gateway {
     }
     await this.pools.closeAll();
     await this.tracing.close();
-    this.identity.close();
-    await this.credentials.close();
-    this.delegation?.close();
-    await this.exchange?.close();
-    this.upstreamCredentials.close();
+    await this.runtimes.close();
     this.snapshot.policy?.dispose();
     await this.access.close();
     await this.audit.close();
@@ -390,25 +372,23 @@ export class Gateway {
       return this.compileGeneration(config, stage, generation);
     } catch (err) {
       void this.pools.release(generation); // a failed build must not keep pools or key sets alive
-      this.identity.release(generation);
-      this.upstreamCredentials.release(generation);
+      this.runtimes.release(generation);
       throw err;
     }
   }
 
   private compileGeneration(base: Config, stage: Stage, generation: number): Snapshot {
     const { config, undeclared } = expandImportedApis(base, stage, this.apis.documents(), this.log, this.apiWarnings);
-    // With token exchange, Cortex's own delegated tokens are accepted like any provider's (provider `cortex`).
-    const providers = this.identity.compile(config.identity, generation);
+    const providers = this.runtimes.providers(config, generation);
     return compileSnapshot(config, stage, generation, {
       undeclared,
       observeUndeclared: (route, intent, result) => this.metrics.authz(route, intent, result),
       pools: this.pools,
       assertions: { minter: this.credentials.assertions, settings: () => this.credentials.assertionSettings(config) },
-      credentialEndpoints: [...this.credentials.endpoints, ...(this.exchange === undefined ? [] : [this.exchange.endpoint]), ...(this.delegation === undefined ? [] : [this.delegation.consent])],
-      upstreamCredentials: this.upstreamCredentials,
-      providers: this.exchange?.withCortexProvider(config, providers) ?? providers,
-      bearer: this.identity,
+      credentialEndpoints: this.runtimes.endpoints(),
+      upstreamCredentials: this.runtimes.upstreamCredentials,
+      providers,
+      bearer: this.runtimes.identity,
       access: this.access,
       observeAuthn: (provider, result) => this.metrics.authn(provider, result),
       observeAuthz: (route, intent, result, seconds) => this.metrics.authz(route, intent, result, seconds),
@@ -424,7 +404,7 @@ export class Gateway {
         },
         observe: (name, outcome, seconds) => this.metrics.upstream(name, outcome, seconds),
         retry: (name) => this.metrics.upstreamRetry(name),
-        connections: this.delegation?.connections,
+        connections: this.runtimes.delegation?.connections,
       },
     });
   }
@@ -449,7 +429,7 @@ export class Gateway {
   }
 
   readiness(): { ready: boolean; components: Record<string, boolean> } {
-    const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true, identity: this.identity.ready(), audit: !this.audit.refusing() };
+    const components: Record<string, boolean> = { gateway: this.listening && !this.closing, config: true, identity: this.runtimes.identity.ready(), audit: !this.audit.refusing() };
     Object.assign(components, this.access.readiness());
     for (const [name, check] of Object.entries(this.opts.readiness ?? {})) components[name] = check();
     return { ready: Object.values(components).every(Boolean), components };
@@ -463,7 +443,7 @@ export class Gateway {
       routes: s.routes.size,
       snapshotCreatedAt: new Date(s.createdAt).toISOString(),
       inflight: this.inflight,
-      identityProviders: this.identity.status(),
+      identityProviders: this.runtimes.identity.status(),
       apis: this.apis.status(),
     };
   }

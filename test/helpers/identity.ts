@@ -1,8 +1,10 @@
 // A gateway in front of a recording upstream, accepting tokens from real test IdPs (test/helpers/idp.ts),
 // started only once every provider's key set has arrived.
+import { after, before } from 'node:test';
 import { eventually } from './gateway-checks.ts';
 import { startTestGateway } from './gateway.ts';
 import type { TestGateway } from './gateway.ts';
+import { startTestIdp } from './idp.ts';
 import type { TestIdp } from './idp.ts';
 import { startUpstream } from './upstream.ts';
 import type { TestUpstream } from './upstream.ts';
@@ -46,7 +48,29 @@ export async function startIdentityGateway(providers: string, routes = '  api: {
   };
 }
 
-export async function waitIdentityReady(gw: TestGateway, timeoutMs = 10_000): Promise<void> {
+export interface DevProviderGateway {
+  readonly idp: TestIdp;
+  readonly g: IdentityGateway;
+}
+
+/**
+ * Registers before/after hooks in the calling describe(): a test IdP, and a gateway trusting it as
+ * provider `dev` (startIdentityGateway's default route); both are closed after the describe.
+ */
+export function devProviderGateway(): DevProviderGateway {
+  const started = {} as { idp: TestIdp; g: IdentityGateway };
+  before(async () => {
+    started.idp = await startTestIdp();
+    started.g = await startIdentityGateway(providerYaml('dev', started.idp));
+  });
+  after(async () => {
+    await started.g?.close();
+    await started.idp?.close();
+  });
+  return started;
+}
+
+export async function waitIdentityReady(gw: Pick<TestGateway, 'runtime'>, timeoutMs = 10_000): Promise<void> {
   await eventually(() => (gw.runtime.gateway.readiness().components.identity ? true : undefined), 'identity providers ready', timeoutMs);
 }
 

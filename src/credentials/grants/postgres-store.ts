@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { AgentGrant, AgentGrantStore } from '../types.ts';
+import { schemaOnce } from '../../stores/postgres/schema-once.ts';
 import { grantFilterSql } from './grant-rows.ts';
 
 const TIMEOUT_MS = 2_000;
@@ -35,17 +36,7 @@ export function openPostgresAgentGrantStore(url: string, table: string, opts: { 
     created_by TEXT NOT NULL,
     PRIMARY KEY (issuer, subject, agent)
   )`;
-  let schema: Promise<void> | undefined;
-  function ensureSchema(): Promise<void> {
-    schema ??= pool.query(schemaSql).then(
-      () => undefined,
-      (err: unknown) => {
-        schema = undefined;
-        throw err;
-      },
-    );
-    return schema;
-  }
+  const ensureSchema = schemaOnce(() => pool.query(schemaSql));
   async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
     await ensureSchema();
     return pool.query<R>(text, values);

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { KeyRingStore, SigningAlgorithm, StoredKey } from '../types.ts';
 import { listenToChannel } from '../../stores/postgres/channel-listener.ts';
+import { schemaOnce } from '../../stores/postgres/schema-once.ts';
 import { byAge, parseStoredKey } from './stored-keys.ts';
 
 export const CHANNEL = 'cortex_signing_keys';
@@ -67,10 +68,9 @@ export function openPostgresKeyStore(url: string, table: string, opts: PostgresK
     }
   }
 
-  let schema: Promise<void> | undefined;
-  function ensureSchema(): Promise<void> {
-    // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog.
-    schema ??= locked(async (client) => {
+  // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog.
+  const ensureSchema = schemaOnce(() =>
+    locked(async (client) => {
       await client.query(`CREATE TABLE IF NOT EXISTS ${q} (
         kid TEXT PRIMARY KEY,
         alg TEXT NOT NULL CHECK (alg IN ('ES256', 'EdDSA', 'RS256')),
@@ -80,12 +80,8 @@ export function openPostgresKeyStore(url: string, table: string, opts: PostgresK
         activates_at BIGINT NOT NULL,
         retires_at BIGINT
       )`);
-    }).catch((err: unknown) => {
-      schema = undefined;
-      throw err;
-    });
-    return schema;
-  }
+    }),
+  );
 
   async function select(client: pg.Pool | pg.PoolClient): Promise<StoredKey[]> {
     const r = await client.query<Row>(`SELECT * FROM ${q}`);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ApiKeyKind, ApiKeyRecord, ApiKeyStore, RevokeResult, StoredApiKey } from './keys.ts';
 import { publicRecord } from './keys.ts';
 import { listenToChannel } from '../../stores/postgres/channel-listener.ts';
+import { schemaOnce } from '../../stores/postgres/schema-once.ts';
 
 export const CHANNEL = 'cortex_api_keys';
 const TIMEOUT_MS = 2_000;
@@ -63,17 +64,7 @@ export function openPostgresApiKeyStore(url: string, opts: PostgresStoreOptions)
   };
   let closed = false;
 
-  let schema: Promise<void> | undefined;
-  function ensureSchema(): Promise<void> {
-    schema ??= pool.query(SCHEMA).then(
-      () => undefined,
-      (err: unknown) => {
-        schema = undefined;
-        throw err;
-      },
-    );
-    return schema;
-  }
+  const ensureSchema = schemaOnce(() => pool.query(SCHEMA));
   async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
     await ensureSchema();
     return pool.query<R>(text, values);

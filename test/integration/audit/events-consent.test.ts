@@ -3,68 +3,29 @@
 // agent_grant_revoked, who being that person), and an operator's revocation
 // through the admin API (token_revoked beside its admin_call).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startIdpHost } from '../../../src/dev/idp/index.ts';
-import type { IdpHost } from '../../../src/dev/idp/index.ts';
+import { CONSENT_PAGE, startConsentGateway } from '../../helpers/consent-gateway.ts';
+import type { ConsentGateway } from '../../helpers/consent-gateway.ts';
 import { ADMIN_TOKEN } from '../../helpers/gateway.ts';
-import type { TestGateway } from '../../helpers/gateway.ts';
 import { send } from '../../helpers/gateway-checks.ts';
-import { Agent, login, reservePort, SECRET_A, startSessionGateway } from '../session/flow-kit.ts';
+import { Agent, login } from '../session/flow-kit.ts';
 import { systemEvents, waitSystem } from './events-kit.ts';
 
-const PAGE = '/.cortex/consent';
-
 describe('delegation changes are audited', () => {
-  let idp: IdpHost;
-  let gw: TestGateway;
-  let dir: string;
-  let origin: string;
+  let consent: ConsentGateway;
 
   before(async () => {
-    const port = await reservePort();
-    origin = `http://127.0.0.1:${port}`;
-    idp = await startIdpHost({ host: '127.0.0.1', port: 0, webRedirectUris: [`${origin}/.cortex/callback`], postLogoutRedirectUris: [`${origin}/`] });
-    dir = mkdtempSync(join(tmpdir(), 'cortex-audit-consent-'));
-    gw = await startSessionGateway(port, [
-      'identity:',
-      '  providers:',
-      '    dev:',
-      `      issuer: ${idp.issuer}`,
-      '      audiences: [cortex-gateway]',
-      '      agents: { assistant: { roles: [agent] } }',
-      '  sessions:',
-      '    provider: dev',
-      '    clientId: cortex-web',
-      `    clientSecret: ${idp.clients['cortex-web']?.clientSecret ?? ''}`,
-      `    redirectUri: ${origin}/.cortex/callback`,
-      `    secrets: [${SECRET_A}]`,
-      '    cookie: { secure: false }',
-      'credentials:',
-      '  tokenExchange:',
-      '    clients:',
-      '      assistant: { secret: assistant-secret-0123456789 }',
-      `    grants: { type: sqlite, path: ${JSON.stringify(join(dir, 'grants.db'))} }`,
-      'upstreams:\n  up: { url: "http://127.0.0.1:9" }',
-      'routes:',
-      '  app: { match: { prefix: /app/ }, upstream: up, auth: session }',
-    ], dir);
+    consent = await startConsentGateway(['assistant']);
   });
 
-  after(async () => {
-    await gw?.close();
-    await idp?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => consent?.close());
 
   test('bob allows the assistant and withdraws it: agent_grant_created and agent_grant_revoked, by bob', async () => {
+    const { gw, idp, post } = consent;
     const bob = new Agent();
-    await login(bob, gw.url, 'bob', PAGE);
-    const post = (body: string) => bob.request(`${gw.url}${PAGE}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body });
-    assert.equal((await post('action=grant&agent=assistant')).status, 303);
-    assert.equal((await post('action=revoke&agent=assistant')).status, 303);
+    await login(bob, gw.url, 'bob', CONSENT_PAGE);
+    assert.equal((await post(bob, 'action=grant&agent=assistant')).status, 303);
+    assert.equal((await post(bob, 'action=revoke&agent=assistant')).status, 303);
 
     const person = { issuer: idp.issuer, subject: 'bob' };
     const [created] = await waitSystem(gw, 'agent_grant_created');
@@ -80,6 +41,7 @@ describe('delegation changes are audited', () => {
   });
 
   test('a revocation through the admin API is token_revoked, by the admin token holder', async () => {
+    const { gw } = consent;
     const reply = await send(`${gw.adminUrl}/api/revocations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },

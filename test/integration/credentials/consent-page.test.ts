@@ -3,68 +3,32 @@
 // are refused; what one person grants is invisible to another; withdrawing revokes the agent's
 // delegated tokens for that person at once.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startIdpHost } from '../../../src/dev/idp/index.ts';
 import type { IdpHost } from '../../../src/dev/idp/index.ts';
 import type { AgentGrantStore, RevocationStore } from '../../../src/credentials/types.ts';
+import { CONSENT_PAGE as PAGE, startConsentGateway } from '../../helpers/consent-gateway.ts';
+import type { ConsentGateway } from '../../helpers/consent-gateway.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { Agent, login, reservePort, SECRET_A, startSessionGateway } from '../session/flow-kit.ts';
-
-const PAGE = '/.cortex/consent';
+import { Agent, login } from '../session/flow-kit.ts';
 
 describe('the consent page', () => {
+  let consent: ConsentGateway;
   let idp: IdpHost;
   let gw: TestGateway;
-  let dir: string;
-  let origin: string;
   let grants: AgentGrantStore;
   let revocations: RevocationStore;
 
   before(async () => {
-    const port = await reservePort();
-    origin = `http://127.0.0.1:${port}`;
-    idp = await startIdpHost({ host: '127.0.0.1', port: 0, webRedirectUris: [`${origin}/.cortex/callback`], postLogoutRedirectUris: [`${origin}/`] });
-    dir = mkdtempSync(join(tmpdir(), 'cortex-consent-'));
-    gw = await startSessionGateway(port, [
-      'identity:',
-      '  providers:',
-      '    dev:',
-      `      issuer: ${idp.issuer}`,
-      '      audiences: [cortex-gateway]',
-      '      agents: { assistant: { roles: [agent] }, planner: { roles: [agent] } }',
-      '  sessions:',
-      '    provider: dev',
-      '    clientId: cortex-web',
-      `    clientSecret: ${idp.clients['cortex-web']?.clientSecret ?? ''}`,
-      `    redirectUri: ${origin}/.cortex/callback`,
-      `    secrets: [${SECRET_A}]`,
-      '    cookie: { secure: false }',
-      'credentials:',
-      '  tokenExchange:',
-      '    clients:',
-      '      assistant: { secret: assistant-secret-0123456789 }',
-      '      planner: { secret: planner-secret-0123456789ab }',
-      `    grants: { type: sqlite, path: ${JSON.stringify(join(dir, 'grants.db'))} }`,
-      'upstreams:\n  up: { url: "http://127.0.0.1:9" }',
-      'routes:',
-      '  app: { match: { prefix: /app/ }, upstream: up, auth: session }',
-    ], dir);
+    consent = await startConsentGateway(['assistant', 'planner']);
+    ({ idp, gw } = consent);
     const exchange = gw.runtime.gateway.exchange;
     assert.ok(exchange, 'token exchange is configured');
     ({ grants, revocations } = exchange);
   });
 
-  after(async () => {
-    await gw.close();
-    await idp.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => consent?.close());
 
-  const post = (agent: Agent, body: string, headers: Record<string, string> = { origin }) =>
-    agent.request(`${gw.url}${PAGE}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+  const post = (agent: Agent, body: string, headers?: Record<string, string>) => consent.post(agent, body, headers);
 
   test('without a session, the page sends the browser to log in and back', async () => {
     const hop = await new Agent().request(`${gw.url}${PAGE}?agent=assistant`);

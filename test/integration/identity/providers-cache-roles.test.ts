@@ -8,7 +8,7 @@ import { assertProblem, auditFor, eventually, header, send } from '../../helpers
 import type { Reply } from '../../helpers/gateway-checks.ts';
 import { startTestGateway } from '../../helpers/gateway.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { bearer, providerYaml, startIdentityGateway, waitIdentityReady } from '../../helpers/identity.ts';
+import { bearer, devProviderGateway, providerYaml, startIdentityGateway, waitIdentityReady } from '../../helpers/identity.ts';
 import type { IdentityGateway } from '../../helpers/identity.ts';
 import { startTestIdp } from '../../helpers/idp.ts';
 import type { TestIdp } from '../../helpers/idp.ts';
@@ -84,19 +84,9 @@ describe('token cache', () => {
 });
 
 describe('a reload that changes how tokens are checked', () => {
-  let idp: TestIdp;
-  let g: IdentityGateway;
+  const dev = devProviderGateway();
   const body = (extra: string[]): string =>
-    ['identity:', '  providers:', providerYaml('dev', idp, extra), `upstreams:\n  up: { url: "${g.upstream.url}" }`, 'routes:', '  api: { match: { prefix: /api/ }, upstream: up }'].join('\n');
-
-  before(async () => {
-    idp = await startTestIdp();
-    g = await startIdentityGateway(providerYaml('dev', idp));
-  });
-  after(async () => {
-    await g?.close();
-    await idp?.close();
-  });
+    ['identity:', '  providers:', providerYaml('dev', dev.idp, extra), `upstreams:\n  up: { url: "${dev.g.upstream.url}" }`, 'routes:', '  api: { match: { prefix: /api/ }, upstream: up }'].join('\n');
 
   for (const [rule, code] of [
     ['algorithms: [ES256]', 'authn.unsupported_algorithm'],
@@ -104,17 +94,17 @@ describe('a reload that changes how tokens are checked', () => {
     ['maxTokenLifetimeSeconds: 60', 'authn.token_lifetime'],
   ] as const) {
     test(`${rule}: a token cached under the old rules is checked again (${code})`, async () => {
-      const token = await idp.tokenFor({ sub: 'alice' });
-      assert.equal((await get(g.gw, token)).status, 200);
-      assert.equal((await get(g.gw, token)).status, 200, 'cached');
+      const token = await dev.idp.tokenFor({ sub: 'alice' });
+      assert.equal((await get(dev.g.gw, token)).status, 200);
+      assert.equal((await get(dev.g.gw, token)).status, 200, 'cached');
       try {
-        assert.equal(g.gw.rewrite(body([rule])).ok, true);
-        const id = assertProblem(await get(g.gw, token), 401, code);
-        await auditFor(g.gw, id, code);
+        assert.equal(dev.g.gw.rewrite(body([rule])).ok, true);
+        const id = assertProblem(await get(dev.g.gw, token), 401, code);
+        await auditFor(dev.g.gw, id, code);
       } finally {
-        assert.equal(g.gw.rewrite(body([])).ok, true);
+        assert.equal(dev.g.gw.rewrite(body([])).ok, true);
       }
-      assert.equal((await get(g.gw, token)).status, 200, 'accepted again under the first rules');
+      assert.equal((await get(dev.g.gw, token)).status, 200, 'accepted again under the first rules');
     });
   }
 });

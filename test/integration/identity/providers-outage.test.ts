@@ -1,6 +1,6 @@
 // The IdP is down, or serves a bad key set: the gateway keeps verifying with the last good keys and
 // says so on the admin API; a gateway that never had keys is not ready and answers 503 until it has.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, importJWK } from 'jose';
@@ -8,8 +8,7 @@ import { assertProblem, auditFor, eventually, header, send } from '../../helpers
 import type { Reply } from '../../helpers/gateway-checks.ts';
 import { ADMIN_TOKEN, startTestGateway } from '../../helpers/gateway.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { AUDIENCE, bearer, providerYaml, startIdentityGateway } from '../../helpers/identity.ts';
-import type { IdentityGateway } from '../../helpers/identity.ts';
+import { AUDIENCE, bearer, devProviderGateway, providerYaml } from '../../helpers/identity.ts';
 import { startTestIdp } from '../../helpers/idp.ts';
 import type { TestIdp } from '../../helpers/idp.ts';
 import { startUpstream } from '../../helpers/upstream.ts';
@@ -65,43 +64,33 @@ async function providerStatus(gw: TestGateway, name: string): Promise<ProviderSt
 }
 
 describe('the IdP goes down and comes back', () => {
-  let idp: TestIdp;
-  let g: IdentityGateway;
-
-  before(async () => {
-    idp = await startTestIdp();
-    g = await startIdentityGateway(providerYaml('dev', idp));
-  });
-  after(async () => {
-    await g?.close();
-    await idp?.close();
-  });
+  const dev = devProviderGateway();
 
   test('seen and new tokens signed by a known key keep working while the IdP is down; /readyz stays ready', async () => {
-    const seen = await idp.tokenFor({ sub: 'alice' });
-    assert.equal((await get(g.gw, seen)).status, 200);
-    const unseen = await idp.tokenFor({ sub: 'bob' });
-    await idp.stop();
+    const seen = await dev.idp.tokenFor({ sub: 'alice' });
+    assert.equal((await get(dev.g.gw, seen)).status, 200);
+    const unseen = await dev.idp.tokenFor({ sub: 'bob' });
+    await dev.idp.stop();
 
-    assert.equal((await get(g.gw, seen)).status, 200, 'a cached token');
-    assert.equal((await get(g.gw, unseen)).status, 200, 'a token minted before the outage, never presented');
-    assert.equal((await get(g.gw, await signedByIdpKey(idp))).status, 200, 'a token signed during the outage with the known key');
+    assert.equal((await get(dev.g.gw, seen)).status, 200, 'a cached token');
+    assert.equal((await get(dev.g.gw, unseen)).status, 200, 'a token minted before the outage, never presented');
+    assert.equal((await get(dev.g.gw, await signedByIdpKey(dev.idp))).status, 200, 'a token signed during the outage with the known key');
 
     // An unknown kid makes the gateway try the IdP: that fails, and the last good keys stay.
-    const stranger = await get(g.gw, await signedByStranger(idp));
-    await auditFor(g.gw, assertProblem(stranger, 401, 'authn.unknown_key'), 'authn.unknown_key');
-    assert.equal((await get(g.gw, await signedByIdpKey(idp))).status, 200, 'known key still accepted after the failed refetch');
-    const status = await providerStatus(g.gw, 'dev');
+    const stranger = await get(dev.g.gw, await signedByStranger(dev.idp));
+    await auditFor(dev.g.gw, assertProblem(stranger, 401, 'authn.unknown_key'), 'authn.unknown_key');
+    assert.equal((await get(dev.g.gw, await signedByIdpKey(dev.idp))).status, 200, 'known key still accepted after the failed refetch');
+    const status = await providerStatus(dev.g.gw, 'dev');
     assert.ok(status.failures > 0 && status.keys > 0 && status.ready, JSON.stringify(status));
 
-    const ready = await readyz(g.gw);
+    const ready = await readyz(dev.g.gw);
     assert.equal(ready.status, 200);
     assert.equal(ready.body.components.identity, true);
 
-    await idp.start();
-    assert.equal((await get(g.gw, await idp.tokenFor({ sub: 'carol' }))).status, 200, 'a token minted after the IdP came back');
-    assert.equal((await get(g.gw, seen)).status, 200);
-    assert.equal((await readyz(g.gw)).status, 200);
+    await dev.idp.start();
+    assert.equal((await get(dev.g.gw, await dev.idp.tokenFor({ sub: 'carol' }))).status, 200, 'a token minted after the IdP came back');
+    assert.equal((await get(dev.g.gw, seen)).status, 200);
+    assert.equal((await readyz(dev.g.gw)).status, 200);
   });
 });
 
@@ -139,51 +128,41 @@ describe('a gateway started while its IdP is down', () => {
 });
 
 describe('a bad key set after a good one', () => {
-  let idp: TestIdp;
-  let g: IdentityGateway;
-
-  before(async () => {
-    idp = await startTestIdp();
-    g = await startIdentityGateway(providerYaml('dev', idp));
-  });
-  after(async () => {
-    await g?.close();
-    await idp?.close();
-  });
+  const dev = devProviderGateway();
 
   for (const [what, body] of [
     ['an empty key set', '{"keys":[]}'],
     ['a malformed key set', 'not json'],
   ] as const) {
     test(`${what}: the refresh fails, the good keys stay, and the admin status shows the failure`, async () => {
-      const before = await providerStatus(g.gw, 'dev');
-      const fetched = idp.jwksRequests();
-      idp.serveJwks(body);
+      const before = await providerStatus(dev.g.gw, 'dev');
+      const fetched = dev.idp.jwksRequests();
+      dev.idp.serveJwks(body);
       try {
         // An unknown kid triggers a refetch (rate limited to one per 200 ms here, so retried).
         await eventually(async () => {
-          assertProblem(await get(g.gw, await signedByStranger(idp)), 401, 'authn.unknown_key');
-          return (await providerStatus(g.gw, 'dev')).failures > before.failures ? true : undefined;
+          assertProblem(await get(dev.g.gw, await signedByStranger(dev.idp)), 401, 'authn.unknown_key');
+          return (await providerStatus(dev.g.gw, 'dev')).failures > before.failures ? true : undefined;
         }, 'a failed key set refresh');
-        assert.ok(idp.jwksRequests() > fetched, 'the gateway did ask for the key set');
-        assert.equal((await get(g.gw, await idp.tokenFor({ sub: 'alice' }))).status, 200, 'a fresh token verifies with the kept keys');
-        const after = await providerStatus(g.gw, 'dev');
+        assert.ok(dev.idp.jwksRequests() > fetched, 'the gateway did ask for the key set');
+        assert.equal((await get(dev.g.gw, await dev.idp.tokenFor({ sub: 'alice' }))).status, 200, 'a fresh token verifies with the kept keys');
+        const after = await providerStatus(dev.g.gw, 'dev');
         assert.ok(after.failures > 0, JSON.stringify(after));
         assert.ok(after.keys > 0, JSON.stringify(after));
         assert.equal(after.keys, before.keys);
         assert.equal(after.ready, true);
         assert.match(String(after.lastError), /^Key set fetch failed: /);
       } finally {
-        idp.serveJwks(undefined);
+        dev.idp.serveJwks(undefined);
       }
     });
   }
 
   test('once the IdP serves a good key set again, a newly rotated key is picked up', async () => {
-    const kid = await idp.rotateKeys({ keepOld: true });
-    const token = await idp.tokenFor({ sub: 'alice' });
-    await eventually(async () => ((await get(g.gw, token)).status === 200 ? true : undefined), 'the new key accepted');
-    const status = await providerStatus(g.gw, 'dev');
+    const kid = await dev.idp.rotateKeys({ keepOld: true });
+    const token = await dev.idp.tokenFor({ sub: 'alice' });
+    await eventually(async () => ((await get(dev.g.gw, token)).status === 200 ? true : undefined), 'the new key accepted');
+    const status = await providerStatus(dev.g.gw, 'dev');
     assert.ok(status.kids.includes(kid) && status.keys >= 2, JSON.stringify(status));
     assert.equal(status.lastError, undefined, 'a good fetch clears the last error');
   });

@@ -3,53 +3,31 @@
 // config edit (and denied it before, authz.undeclared_operation, nothing reaching the upstream); a
 // retag of an existing operation is held until approved, reported in /api/status and the metrics;
 // an operation without intent is denied and reported.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fetchApiDocument } from '../../../src/intents/document.ts';
-import { approveChanges, lockPathFor, readLock, writeLock } from '../../../src/intents/lock.ts';
 import { assertProblem, auditFor } from '../../helpers/gateway-checks.ts';
-import { startTestIdp } from '../../helpers/idp.ts';
-import type { TestIdp } from '../../helpers/idp.ts';
-import { metricValue, startApisGateway } from './gateway-setup.ts';
-import type { ApisGateway } from './gateway-setup.ts';
-import { op, openapi, ordersPaths, startSpecServer } from './spec-server.ts';
-import type { SpecServer } from './spec-server.ts';
+import { approveAndRefresh, importedOrdersApi, retaggedOrdersPaths } from '../../helpers/imported-api.ts';
+import { metricValue } from './gateway-setup.ts';
+import { op, openapi, ordersPaths } from './spec-server.ts';
 
-let idp: TestIdp;
-let spec: SpecServer;
-let g: ApisGateway;
-let alice: string;
-let bob: string;
-
-before(async () => {
-  idp = await startTestIdp();
-  spec = await startSpecServer(openapi(ordersPaths()));
-  g = await startApisGateway(idp, spec.url(), 'prod');
-  alice = await idp.tokenFor({ sub: 'alice' });
-  bob = await idp.tokenFor({ sub: 'bob' });
-});
-after(async () => {
-  await g?.close();
-  await spec?.close();
-  await idp?.close();
-});
+const api = importedOrdersApi('prod');
 
 describe('the gateway starts with the imported routes', () => {
   test('a declared operation serves, forwarded without the prefix', async () => {
-    const { reply, reached } = await g.call('GET', '/api/orders/ord_1', bob);
+    const { reply, reached } = await api.g.call('GET', '/api/orders/ord_1', api.bob);
     assert.equal(reply.status, 200, reply.body);
     assert.equal(reached, 1);
-    assert.equal(g.upstream.requests.at(-1)?.url, '/orders/ord_1');
+    assert.equal(api.g.upstream.requests.at(-1)?.url, '/orders/ord_1');
   });
 
   test('a config route under the prefix is not shadowed by the catch-all', async () => {
-    const { reply, reached } = await g.call('GET', '/api/health');
+    const { reply, reached } = await api.g.call('GET', '/api/health');
     assert.equal(reply.status, 200);
     assert.equal(reached, 1);
   });
 
   test('the intent of an imported operation is enforced', async () => {
-    const { reply, reached } = await g.call('DELETE', '/api/orders/ord_1', bob);
+    const { reply, reached } = await api.g.call('DELETE', '/api/orders/ord_1', api.bob);
     assertProblem(reply, 403, 'authz.denied');
     assert.match(reply.body, /orders:delete/);
     assert.equal(reached, 0);
@@ -58,93 +36,81 @@ describe('the gateway starts with the imported routes', () => {
 
 describe('a document that gains an endpoint', () => {
   test('before: 403 authz.undeclared_operation naming the method, path and api, audited, nothing upstream', async () => {
-    const { reply, reached } = await g.call('GET', '/api/orders/ord_1/items', alice);
+    const { reply, reached } = await api.g.call('GET', '/api/orders/ord_1/items', api.alice);
     const id = assertProblem(reply, 403, 'authz.undeclared_operation');
     const detail = (JSON.parse(reply.body) as { detail: string }).detail;
     assert.match(detail, /GET \/api\/orders\/ord_1\/items/);
     assert.match(detail, /orders/);
     assert.equal(reached, 0);
-    const event = await auditFor(g.gw, id, 'authz.undeclared_operation');
+    const event = await auditFor(api.g.gw, id, 'authz.undeclared_operation');
     assert.equal(event.decision?.allow, false);
     assert.equal(event.who?.subject, 'alice');
   });
 
   test('after a refresh: the route serves with its intent, with no config edit', async () => {
-    const configBefore = JSON.stringify(g.gw.runtime.gateway.current().config.routes.health);
-    spec.set(openapi({ ...ordersPaths(), '/orders/{id}/items': { get: op('listItems', 'items:read') } }));
-    await g.gw.runtime.gateway.apis.refreshNow();
-    const allowed = await g.call('GET', '/api/orders/ord_1/items', alice);
+    const configBefore = JSON.stringify(api.g.gw.runtime.gateway.current().config.routes.health);
+    api.spec.set(openapi({ ...ordersPaths(), '/orders/{id}/items': { get: op('listItems', 'items:read') } }));
+    await api.g.gw.runtime.gateway.apis.refreshNow();
+    const allowed = await api.g.call('GET', '/api/orders/ord_1/items', api.alice);
     assert.equal(allowed.reply.status, 200, allowed.reply.body);
     assert.equal(allowed.reached, 1);
-    assert.equal(g.upstream.requests.at(-1)?.url, '/orders/ord_1/items');
-    const denied = await g.call('GET', '/api/orders/ord_1/items', bob);
+    assert.equal(api.g.upstream.requests.at(-1)?.url, '/orders/ord_1/items');
+    const denied = await api.g.call('GET', '/api/orders/ord_1/items', api.bob);
     assertProblem(denied.reply, 403, 'authz.denied');
     assert.match(denied.reply.body, /items:read/);
     assert.equal(denied.reached, 0);
-    assert.equal(JSON.stringify(g.gw.runtime.gateway.current().config.routes.health), configBefore);
-    const scrape = await g.metrics();
+    assert.equal(JSON.stringify(api.g.gw.runtime.gateway.current().config.routes.health), configBefore);
+    const scrape = await api.g.metrics();
     assert.ok((metricValue(scrape, 'cortex_openapi_refresh_total{api="orders",result="ok"}') ?? 0) >= 2, 'two new documents fetched');
   });
 
   test('a refresh with the same document changes nothing and is counted unchanged', async () => {
-    const generation = g.gw.runtime.gateway.current().generation;
-    await g.gw.runtime.gateway.apis.refreshNow();
-    assert.equal(g.gw.runtime.gateway.current().generation, generation);
-    assert.ok((metricValue(await g.metrics(), 'cortex_openapi_refresh_total{api="orders",result="unchanged"}') ?? 0) >= 1);
+    const generation = api.g.gw.runtime.gateway.current().generation;
+    await api.g.gw.runtime.gateway.apis.refreshNow();
+    assert.equal(api.g.gw.runtime.gateway.current().generation, generation);
+    assert.ok((metricValue(await api.g.metrics(), 'cortex_openapi_refresh_total{api="orders",result="unchanged"}') ?? 0) >= 1);
   });
 });
 
 describe('an operation without an intent', () => {
   test('is denied with authz.no_intent, and reported in /api/status and the metrics', async () => {
-    const { reply, reached } = await g.call('GET', '/api/orders/ord_1/notes', alice);
+    const { reply, reached } = await api.g.call('GET', '/api/orders/ord_1/notes', api.alice);
     assertProblem(reply, 403, 'authz.no_intent');
     assert.equal(reached, 0);
-    const status = await g.status();
+    const status = await api.g.status();
     assert.deepEqual(status.apis.orders?.noIntent, ['GET /orders/{id}/notes']);
-    assert.equal(metricValue(await g.metrics(), 'cortex_openapi_operations{api="orders",state="no_intent"}'), 1);
+    assert.equal(metricValue(await api.g.metrics(), 'cortex_openapi_operations{api="orders",state="no_intent"}'), 1);
   });
 });
 
 describe('a retag in a protected stage (prod)', () => {
-  const retagged = (): Record<string, Record<string, unknown>> => ({ ...ordersPaths(), '/orders/{id}/items': { get: op('listItems', 'items:read') } });
-
   test('DELETE retagged as a read: the old intent holds, and the change is reported', async () => {
-    const paths = retagged();
-    paths['/orders/{id}'] = { ...paths['/orders/{id}'], delete: op('deleteOrder', 'orders:read') };
-    spec.set(openapi(paths));
-    await g.gw.runtime.gateway.apis.refreshNow();
-    const { reply, reached } = await g.call('DELETE', '/api/orders/ord_1', bob);
+    api.spec.set(openapi(retaggedOrdersPaths({ '/orders/{id}/items': { get: op('listItems', 'items:read') } })));
+    await api.g.gw.runtime.gateway.apis.refreshNow();
+    const { reply, reached } = await api.g.call('DELETE', '/api/orders/ord_1', api.bob);
     assertProblem(reply, 403, 'authz.denied');
     assert.match(reply.body, /orders:delete/);
     assert.equal(reached, 0);
-    const pending = g.gw.runtime.gateway.apis.pending();
+    const pending = api.g.gw.runtime.gateway.apis.pending();
     assert.equal(pending.length, 1);
     assert.equal(pending[0]?.key, 'DELETE /orders/{id}');
     assert.deepEqual(pending[0]?.approved, { intent: 'orders:delete', tags: ['destructive'] });
     assert.deepEqual(pending[0]?.proposed, { intent: 'orders:read', tags: [] });
-    const status = await g.status();
+    const status = await api.g.status();
     assert.deepEqual(status.apis.orders?.pending.map((p) => p.key), ['DELETE /orders/{id}']);
-    assert.equal(metricValue(await g.metrics(), 'cortex_intent_changes_pending{api="orders"}'), 1);
-    await g.gw.runtime.gateway.apis.refreshNow();
-    const again = await g.call('DELETE', '/api/orders/ord_1', bob);
+    assert.equal(metricValue(await api.g.metrics(), 'cortex_intent_changes_pending{api="orders"}'), 1);
+    await api.g.gw.runtime.gateway.apis.refreshNow();
+    const again = await api.g.call('DELETE', '/api/orders/ord_1', api.bob);
     assertProblem(again.reply, 403, 'authz.denied', 'still held after another refresh');
   });
 
   test('once approved (what cortex intents approve writes), the next refresh applies the new intent', async () => {
-    const cfg = g.gw.runtime.gateway.current().config.apis.orders;
-    assert.ok(cfg);
-    const fetched = await fetchApiDocument('orders', cfg);
-    assert.ok(fetched.ok);
-    const path = lockPathFor('orders', cfg);
-    const lock = readLock(path, 'orders');
-    assert.ok(lock.ok);
-    writeLock(path, approveChanges(lock.lock, 'orders', fetched.document.operations, ['DELETE /orders/{id}']));
-    await g.gw.runtime.gateway.apis.refreshNow();
-    const { reply, reached } = await g.call('DELETE', '/api/orders/ord_1', bob);
+    await approveAndRefresh(api.g.gw, ['DELETE /orders/{id}']);
+    const { reply, reached } = await api.g.call('DELETE', '/api/orders/ord_1', api.bob);
     assert.equal(reply.status, 200, reply.body);
     assert.equal(reached, 1);
-    assert.equal(g.upstream.requests.at(-1)?.method, 'DELETE');
-    assert.deepEqual(g.gw.runtime.gateway.apis.pending(), []);
-    assert.equal(metricValue(await g.metrics(), 'cortex_intent_changes_pending{api="orders"}'), 0);
+    assert.equal(api.g.upstream.requests.at(-1)?.method, 'DELETE');
+    assert.deepEqual(api.g.gw.runtime.gateway.apis.pending(), []);
+    assert.equal(metricValue(await api.g.metrics(), 'cortex_intent_changes_pending{api="orders"}'), 0);
   });
 });

@@ -8,6 +8,11 @@ import { pino } from 'pino';
 import { startRuntime } from '../../../src/cli/run-gateway.ts';
 import type { Runtime } from '../../../src/cli/run-gateway.ts';
 import { loggerOptions } from '../../../src/telemetry/logger.ts';
+import { providerYaml, waitIdentityReady } from '../../helpers/identity.ts';
+import { startTestIdp } from '../../helpers/idp.ts';
+import type { TestIdp } from '../../helpers/idp.ts';
+import { startUpstream } from '../../helpers/upstream.ts';
+import type { TestUpstream } from '../../helpers/upstream.ts';
 
 export interface LoggedGateway {
   runtime: Runtime;
@@ -66,6 +71,51 @@ export async function startLoggedGateway(body: string, dir = mkdtempSync(join(tm
     async close() {
       await runtime.close({ drainDelayMs: 0, graceMs: 1_000 });
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface OrdersLoggedGateway {
+  idp: TestIdp;
+  upstream: TestUpstream;
+  gw: LoggedGateway;
+  close(): Promise<void>;
+}
+
+/**
+ * A test IdP (its admins may do orders:*), a recording upstream `up` and a logged gateway routing
+ * GET /orders to it (route `list`, intent orders:read), ready once the IdP's keys are in. `more`
+ * adds YAML lines: `top` before the identity section, `upstreams` and `routes` to those sections.
+ */
+export async function startOrdersLoggedGateway(more: { top?: string[]; upstreams?: string[]; routes?: string[] } = {}): Promise<OrdersLoggedGateway> {
+  const idp = await startTestIdp();
+  const upstream = await startUpstream();
+  const gw = await startLoggedGateway(
+    [
+      ...(more.top ?? []),
+      'identity:',
+      '  providers:',
+      providerYaml('dev', idp, ['roles: { claim: groups, map: { admins: [admin], customers: [customer] } }']),
+      'policy:',
+      '  grants:',
+      '    admin: ["orders:*"]',
+      'upstreams:',
+      `  up: { url: "${upstream.url}" }`,
+      ...(more.upstreams ?? []).map((l) => `  ${l}`),
+      'routes:',
+      '  list: { match: { methods: [GET], path: /orders }, upstream: up, intent: "orders:read" }',
+      ...(more.routes ?? []).map((l) => `  ${l}`),
+    ].join('\n'),
+  );
+  await waitIdentityReady(gw);
+  return {
+    idp,
+    upstream,
+    gw,
+    async close() {
+      await gw.close();
+      await upstream.close();
+      await idp.close();
     },
   };
 }

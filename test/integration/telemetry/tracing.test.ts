@@ -5,13 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../../helpers/gateway-checks.ts';
-import { providerYaml } from '../../helpers/identity.ts';
-import { startTestIdp } from '../../helpers/idp.ts';
 import type { TestIdp } from '../../helpers/idp.ts';
-import { startUpstream } from '../../helpers/upstream.ts';
 import type { TestUpstream } from '../../helpers/upstream.ts';
-import { startLoggedGateway } from './logged-gateway.ts';
-import type { LoggedGateway } from './logged-gateway.ts';
+import { startOrdersLoggedGateway } from './logged-gateway.ts';
+import type { LoggedGateway, OrdersLoggedGateway } from './logged-gateway.ts';
 import { startOtlpReceiver } from './otlp-receiver.ts';
 import type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.ts';
 
@@ -19,42 +16,25 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
 const SERVER = 2;
 const CLIENT = 3;
 
+let orders: OrdersLoggedGateway;
 let idp: TestIdp;
 let upstream: TestUpstream;
 let receiver: OtlpReceiver;
 let gw: LoggedGateway;
 
 before(async () => {
-  idp = await startTestIdp();
-  upstream = await startUpstream();
   receiver = await startOtlpReceiver();
-  gw = await startLoggedGateway(
-    [
-      'telemetry:',
-      `  tracing: { otlpEndpoint: "${receiver.url}", serviceName: cortex-test, headers: { x-collector-key: k } }`,
-      'identity:',
-      '  providers:',
-      providerYaml('dev', idp, ['roles: { claim: groups, map: { admins: [admin], customers: [customer] } }']),
-      'policy:',
-      '  grants:',
-      '    admin: ["orders:*"]',
-      'upstreams:',
-      `  up: { url: "${upstream.url}" }`,
-      '  down: { url: "http://127.0.0.1:9" }',
-      'routes:',
-      '  list: { match: { methods: [GET], path: /orders }, upstream: up, intent: "orders:read" }',
-      '  gone: { match: { path: /gone }, upstream: down, auth: none }',
-      '  open: { match: { path: /open }, upstream: up, auth: none }',
-    ].join('\n'),
-  );
-  await eventually(() => (gw.runtime.gateway.readiness().components.identity ? true : undefined), 'identity providers ready', 10_000);
+  orders = await startOrdersLoggedGateway({
+    top: ['telemetry:', `  tracing: { otlpEndpoint: "${receiver.url}", serviceName: cortex-test, headers: { x-collector-key: k } }`],
+    upstreams: ['down: { url: "http://127.0.0.1:9" }'],
+    routes: ['gone: { match: { path: /gone }, upstream: down, auth: none }', 'open: { match: { path: /open }, upstream: up, auth: none }'],
+  });
+  ({ idp, upstream, gw } = orders);
 });
 
 after(async () => {
-  await gw?.close();
+  await orders?.close();
   await receiver?.close();
-  await upstream?.close();
-  await idp?.close();
 });
 
 async function get(path: string, headers: Record<string, string>): Promise<{ status: number; traceparent: string | undefined }> {

@@ -4,45 +4,23 @@
 // upstream latency and signing-key age.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../../helpers/gateway-checks.ts';
-import { providerYaml } from '../../helpers/identity.ts';
-import { startTestIdp } from '../../helpers/idp.ts';
 import type { TestIdp } from '../../helpers/idp.ts';
-import { startUpstream } from '../../helpers/upstream.ts';
 import type { TestUpstream } from '../../helpers/upstream.ts';
 import { tracingSdkLoads } from '../../../src/telemetry/tracing.ts';
-import { startLoggedGateway } from './logged-gateway.ts';
-import type { LoggedGateway } from './logged-gateway.ts';
+import { startOrdersLoggedGateway } from './logged-gateway.ts';
+import type { LoggedGateway, OrdersLoggedGateway } from './logged-gateway.ts';
 
+let orders: OrdersLoggedGateway;
 let idp: TestIdp;
 let upstream: TestUpstream;
 let gw: LoggedGateway;
 
 before(async () => {
-  idp = await startTestIdp();
-  upstream = await startUpstream();
-  gw = await startLoggedGateway(
-    [
-      'identity:',
-      '  providers:',
-      providerYaml('dev', idp, ['roles: { claim: groups, map: { admins: [admin], customers: [customer] } }']),
-      'policy:',
-      '  grants:',
-      '    admin: ["orders:*"]',
-      'upstreams:',
-      `  up: { url: "${upstream.url}" }`,
-      'routes:',
-      '  list: { match: { methods: [GET], path: /orders }, upstream: up, intent: "orders:read" }',
-    ].join('\n'),
-  );
-  await eventually(() => (gw.runtime.gateway.readiness().components.identity ? true : undefined), 'identity providers ready', 10_000);
+  orders = await startOrdersLoggedGateway();
+  ({ idp, upstream, gw } = orders);
 });
 
-after(async () => {
-  await gw?.close();
-  await upstream?.close();
-  await idp?.close();
-});
+after(() => orders?.close());
 
 test('no tracing configured: no SDK loaded, no tracer, and the traceparent passes through untouched', async () => {
   const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

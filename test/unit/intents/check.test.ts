@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { checkImportedApis } from '../../../src/intents/check.ts';
 import { writeLock } from '../../../src/intents/lock.ts';
-import { errorsOf, load, summary, yaml } from '../config/fixtures.ts';
+import { errorsOf, load, summary } from '../config/fixtures.ts';
+import { ordersApiYaml } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cortex-intents-check-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,29 +14,9 @@ const specFile = join(dir, 'orders.json');
 const lockFile = join(dir, 'orders.lock.json');
 
 function config(extra = ''): string {
-  return `${yaml`
-    version: 1
-    upstreams:
-      orders: { url: http://127.0.0.1:9903 }
-    identity:
-      providers:
-        corp: { issuer: "https://idp.example.com", audiences: [orders-api] }
-    apis:
-      orders:
-        upstream: orders
-        spec: { file: ${JSON.stringify(specFile)} }
-        prefix: /api/
-        lockFile: ${JSON.stringify(lockFile)}
-        operations:
-          "GET /nowhere": { intent: x:read }
-      remote:
-        upstream: orders
-        spec: { url: "http://127.0.0.1:1/openapi.json" }
-        prefix: /remote/
-        fetchTimeoutMs: 1000
-    policy:
-      grants: { reader: ["orders:read"] }
-  `}${extra}`;
+  const operations = ['operations:', '  "GET /nowhere": { intent: x:read }'];
+  const remote = ['remote:', '  upstream: orders', '  spec: { url: "http://127.0.0.1:1/openapi.json" }', '  prefix: /remote/', '  fetchTimeoutMs: 1000'];
+  return `${ordersApiYaml(specFile, lockFile, { orders: operations, apis: remote })}${extra}`;
 }
 
 test('cortex check on imported apis: no intent, bad x-cortex-intent, unknown operations, pending changes, an unreachable URL', async () => {

@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { runIntents } from '../../../src/cli/intents.ts';
 import type { IntentLock } from '../../../src/intents/types.ts';
 import { yaml } from '../config/fixtures.ts';
+import { ordersApiYaml } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cortex-intents-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,25 +31,7 @@ function spec(deleteIntent: string): string {
   `;
 }
 
-writeFileSync(
-  configFile,
-  yaml`
-    version: 1
-    upstreams:
-      orders: { url: http://127.0.0.1:9903 }
-    identity:
-      providers:
-        corp: { issuer: "https://idp.example.com", audiences: [orders-api] }
-    apis:
-      orders:
-        upstream: orders
-        spec: { file: ${JSON.stringify(specFile)} }
-        prefix: /api/
-        lockFile: ${JSON.stringify(lockFile)}
-    policy:
-      grants: { reader: ["orders:read"] }
-  `,
-);
+writeFileSync(configFile, ordersApiYaml(specFile, lockFile));
 
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -63,3 +63,29 @@ paths:
       operationId: yearReport
       tags: [Reports]
 `;
+
+/**
+ * A config importing `orders` from the OpenAPI file `specFile` under /api/ (its lock in `lockFile`),
+ * with a reader grant; `more.orders` and `more.apis` are YAML lines added under apis.orders and apis.
+ */
+export function ordersApiYaml(specFile: string, lockFile: string, more: { orders?: string[]; apis?: string[] } = {}): string {
+  return [
+    'version: 1',
+    'upstreams:',
+    '  orders: { url: http://127.0.0.1:9903 }',
+    'identity:',
+    '  providers:',
+    '    corp: { issuer: "https://idp.example.com", audiences: [orders-api] }',
+    'apis:',
+    '  orders:',
+    '    upstream: orders',
+    `    spec: { file: ${JSON.stringify(specFile)} }`,
+    '    prefix: /api/',
+    `    lockFile: ${JSON.stringify(lockFile)}`,
+    ...(more.orders ?? []).map((l) => `    ${l}`),
+    ...(more.apis ?? []).map((l) => `  ${l}`),
+    'policy:',
+    '  grants: { reader: ["orders:read"] }',
+    '',
+  ].join('\n');
+}
