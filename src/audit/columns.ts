@@ -1,7 +1,9 @@
 // The index columns of a stored record (RecordColumns in record.ts), derived from its event in one
 // place so SQLite and PostgreSQL store (and the query builders filter on) exactly the same values.
 // Events other than requests (admin calls, key rotations, ...) may lack any of who/what/outcome.
-import type { AuditWho, RequestAuditEvent } from './event.ts';
+// A token exchange (/.cortex/token) names its agent and person in `exchange`: they fill agent and
+// person, so `--agent` and `--user` find the exchanges (store-sql.ts backfills rows stored before).
+import type { AuditExchange, AuditWho, RequestAuditEvent } from './event.ts';
 import type { ChainedRecord, RecordColumns } from './record.ts';
 
 interface LooseEvent {
@@ -12,6 +14,7 @@ interface LooseEvent {
   what?: Partial<RequestAuditEvent['what']>;
   decision?: { allow?: boolean } | null;
   outcome?: { status?: number; code?: string };
+  exchange?: AuditExchange;
 }
 
 export function recordColumns(record: ChainedRecord): RecordColumns {
@@ -30,8 +33,8 @@ export function recordColumns(record: ChainedRecord): RecordColumns {
     subject: who?.subject ?? null,
     username: who?.username ?? null,
     kind: who?.kind ?? null,
-    agent: who?.kind === 'agent' ? who.subject : null,
-    person: who?.onBehalfOf?.subject ?? null,
+    agent: e.exchange?.agent ?? (who?.kind === 'agent' ? who.subject : null),
+    person: e.exchange?.person?.subject ?? who?.onBehalfOf?.subject ?? null,
     intent: what?.intent ?? null,
     route: what?.route ?? null,
     method: what?.method ?? null,

@@ -25,9 +25,17 @@ export interface JsonlSinkOptions {
 
 const DEFAULTS = { batchChars: 64 * 1024, flushIntervalMs: 200, maxBufferBytes: 16 * 1024 * 1024 };
 
+// A process writes one chain: its writer's JSON is made once, not per line.
+let lastWriter = '';
+let writerPrefix = '';
+
 /** One record as a JSON line; the event is spliced in as the exact string that was hashed. */
 export function recordLine(r: ChainedRecord): string {
-  return `{"writer":${JSON.stringify(r.writer)},"seq":${r.seq},"prevHash":"${r.prevHash}","hash":"${r.hash}","event":${r.json}}\n`;
+  if (r.writer !== lastWriter) {
+    lastWriter = r.writer;
+    writerPrefix = `{"writer":${JSON.stringify(r.writer)},"seq":`;
+  }
+  return `${writerPrefix}${r.seq},"prevHash":"${r.prevHash}","hash":"${r.hash}","event":${r.json}}\n`;
 }
 
 export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): AuditSink {
@@ -45,6 +53,9 @@ export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): Audi
     append: true,
     mode: 0o600,
     sync: false,
+    // Each batch is encoded once, here: in its default mode sonic-boom measures the UTF-8 length of
+    // the new batch and of its pending buffer on every write, then encodes it again to write it.
+    contentMode: 'buffer',
   });
 
   let batch: string[] = [];
@@ -69,13 +80,13 @@ export function createJsonlSink(path: string, opts: JsonlSinkOptions = {}): Audi
   function handOver(): void {
     if (batch.length === 0) return;
     const lines = batch.length;
-    const data = batch.join('');
+    const data = Buffer.from(batch.join(''), 'utf8');
     batch = [];
     batchLength = 0;
     let dropped = false;
     const onDrop = () => (dropped = true);
     stream.once('drop', onDrop);
-    stream.write(data);
+    stream.write(data as unknown as string); // contentMode 'buffer' takes Buffers; its types say string
     stream.off('drop', onDrop);
     if (dropped) droppedEvents += lines;
   }

@@ -37,7 +37,8 @@ export interface Checkpoint {
 /**
  * Index columns of a stored record (SQLite and PostgreSQL alike), all derived from the event:
  *   writer, seq, hash, prev_hash, time_ms (BIGINT), type, request_id, subject, username, kind,
- *   agent (the agent's client id when kind = agent), person (the subject acted for), intent, route,
+ *   agent (the agent's client id when kind = agent, or a token exchange's exchange.agent), person (the
+ *   subject acted for, or a token exchange's exchange.person.subject), intent, route,
  *   method, path, status, allow (boolean|null), code, json (the event text, exactly as hashed).
  * Primary key (writer, seq). Indexes: (time_ms), (subject, time_ms), (username, time_ms),
  * (person, time_ms), (agent, time_ms), (intent, time_ms), (route, time_ms), (request_id).

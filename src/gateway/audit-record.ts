@@ -33,6 +33,16 @@ export function auditWhoOf(identity: Identity): AuditWho {
   return whoFrom(auditIdentity(identity));
 }
 
+// An identity comes from the verified-token cache (or is the frozen anonymous one), the same object
+// on many requests: its audit input is made once. buildAuditEvent copies what it keeps (whoFrom).
+const auditIdentities = new WeakMap<Identity, NonNullable<AuditInput['identity']>>();
+
+function cachedAuditIdentity(identity: Identity): NonNullable<AuditInput['identity']> {
+  let found = auditIdentities.get(identity);
+  if (found === undefined) auditIdentities.set(identity, (found = auditIdentity(identity)));
+  return found;
+}
+
 export function auditEventFor(done: CompletedRequest): RequestAuditEvent {
   const ctx = done.ctx;
   const input: AuditInput = {
@@ -51,7 +61,7 @@ export function auditEventFor(done: CompletedRequest): RequestAuditEvent {
   };
   if (done.route) input.route = { id: done.route.id, upstream: done.route.upstream };
   const identity = ctx?.identity;
-  if (identity) input.identity = auditIdentity(identity);
+  if (identity) input.identity = cachedAuditIdentity(identity);
   const exchange = ctx === undefined ? undefined : exchangeRecords.get(ctx);
   if (exchange !== undefined) {
     const { exp, intents, person, ...rest } = exchange;

@@ -1,12 +1,12 @@
 // Life of a request (docs/architecture.md): accept → normalize → route → header pass → chain →
 // upstream, and one completion record per request whatever happened.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isValidRequestId, METHOD_OVERRIDE, ORIGINAL_URL, parseRequestHeaders } from './headers.ts';
 import { normalizeTarget } from './normalize.ts';
+import { newRequestId } from './request-id.ts';
 import { sendProblem } from './problem.ts';
 import { REASONS } from './reason-codes.ts';
 import type { ReasonCode } from './reason-codes.ts';
@@ -79,7 +79,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     const time = Date.now();
     const idHeader = snap.requestIdHeader;
     const incomingId = snap.trustIncomingRequestId ? (req.headers[idHeader] as string | undefined) : undefined;
-    const id = isValidRequestId(incomingId) ? incomingId : randomUUID();
+    const id = isValidRequestId(incomingId) ? incomingId : newRequestId();
     const method = req.method ?? 'GET';
     const trace = deps.tracing?.current?.startRequest(req, method);
     const peer = normalizePeer(req.socket.remoteAddress);
@@ -97,7 +97,12 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     if (bodyPending) {
       bodiesInFlight.set(req.socket, { id, replied: () => res.headersSent, reject: (code) => (rejectedByParser = code) });
     }
-    res.once('close', () => {
+    // 'on' rather than 'once' (no wrapper to make and remove per request): 'close' is emitted once,
+    // and `completed` keeps a second one from recording the request twice.
+    let completed = false;
+    res.on('close', () => {
+      if (completed) return;
+      completed = true;
       if (bodyPending) bodiesInFlight.delete(req.socket);
       outcome.durationMs = performance.now() - startedAt;
       const switched = ctx?.upgrade?.switched === true; // a relayed WebSocket, now closed

@@ -9,14 +9,17 @@ export type { ActiveTracing, FilterSpan, RequestSummary, RequestTrace, TracedCon
 
 // Keyed by the request's context object (gateway/types.ts RequestContext): telemetry/ does not import gateway/.
 const traces = new WeakMap<object, RequestTrace>();
+/** No lookup per request in a process that never traced one. */
+let anyBound = false;
 
 /** Ties a request's trace to its context, for filters that run after the chain started (upstream). */
 export function bindTrace(ctx: object, trace: RequestTrace): void {
+  anyBound = true;
   traces.set(ctx, trace);
 }
 
 export function traceOf(ctx: object): RequestTrace | undefined {
-  return traces.get(ctx);
+  return anyBound ? traces.get(ctx) : undefined;
 }
 
 let sdkLoads = 0;

@@ -7,7 +7,8 @@ import { POSTGRES_AUDIT_TABLE } from '../open-query-store.ts';
 import { runQuery } from '../query-sql.ts';
 import type { QueryRow } from '../query-sql.ts';
 import type { ChainedRecord, Checkpoint, DurableAuditStore } from '../record.ts';
-import { checkpointFromRow, INSERT_COLUMNS, recordFromRow, schemaSql } from './store-sql.ts';
+import { schemaOnce } from '../../stores/postgres/schema-once.ts';
+import { checkpointFromRow, EXCHANGE_BACKFILL, exchangeBackfillSql, INSERT_COLUMNS, recordFromRow, schemaSql } from './store-sql.ts';
 
 const TIMEOUT_MS = 5_000;
 /** PostgreSQL binds at most 65535 parameters per statement: 20 columns a row. */
@@ -28,6 +29,26 @@ function rowValues(r: ChainedRecord): unknown[] {
   return [c.writer, c.seq, c.hash, c.prevHash, c.timeMs, c.type, c.requestId, c.subject, c.username, c.kind, c.agent, c.person, c.intent, c.route, c.method, c.path, c.status, c.allow, c.code, c.json];
 }
 
+/**
+ * One-time fixes of rows written by older versions. The migration's row is inserted in the same
+ * transaction as the fix: a second gateway starting at once waits on it, then finds it done.
+ */
+async function backfillOnce(pool: pg.Pool, table: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS ${table}_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+    await client.query('BEGIN');
+    const claimed = await client.query(`INSERT INTO ${table}_migrations (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [EXCHANGE_BACKFILL.name]);
+    if (claimed.rowCount === 1) await client.query(exchangeBackfillSql('postgres', table));
+    await client.query('COMMIT');
+    client.release();
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(err instanceof Error ? err : true);
+    throw err;
+  }
+}
+
 export function openPostgresAuditStore(url: string, table: string = POSTGRES_AUDIT_TABLE): DurableAuditStore {
   const pool = new pg.Pool({
     connectionString: url,
@@ -38,17 +59,10 @@ export function openPostgresAuditStore(url: string, table: string = POSTGRES_AUD
   });
   // An idle client losing its connection (the server restarting) must not crash the process.
   pool.on('error', () => {});
-  let schema: Promise<void> | undefined;
-  const ready = (): Promise<void> => {
-    schema ??= pool.query(schemaSql('postgres', table)).then(
-      () => undefined,
-      (err: unknown) => {
-        schema = undefined;
-        throw err;
-      },
-    );
-    return schema;
-  };
+  const ready = schemaOnce(async () => {
+    await pool.query(schemaSql('postgres', table));
+    await backfillOnce(pool, table);
+  });
 
   return {
     async writeBatch(records) {

@@ -12,7 +12,7 @@ import { runQuery } from '../query-sql.ts';
 import type { QueryRow } from '../query-sql.ts';
 import type { ChainedRecord, Checkpoint, DurableAuditStore } from '../record.ts';
 import { startWalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.ts';
-import { checkpointFromRow, INSERT_COLUMNS, recordFromRow, schemaSql } from './store-sql.ts';
+import { checkpointFromRow, EXCHANGE_BACKFILL, exchangeBackfillSql, INSERT_COLUMNS, recordFromRow, schemaSql } from './store-sql.ts';
 
 type Row = Record<string, SQLInputValue>;
 
@@ -23,6 +23,21 @@ function settle<T>(fn: () => T): Promise<T> {
     return Promise.resolve(fn());
   } catch (err) {
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+/** One-time fixes of rows written by older versions, behind the file's user_version. */
+function backfillOnce(db: DatabaseSync, table: string): void {
+  const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  if (version >= EXCHANGE_BACKFILL.sqliteVersion) return;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(exchangeBackfillSql('sqlite', table));
+    db.exec(`PRAGMA user_version = ${EXCHANGE_BACKFILL.sqliteVersion}`);
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
   }
 }
 
@@ -41,6 +56,7 @@ export function openSqliteAuditStore(path: string, table: string = SQLITE_AUDIT_
   db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
   db.exec('PRAGMA journal_size_limit = 67108864');
   db.exec(schemaSql('sqlite', table));
+  backfillOnce(db, table);
   const checkpointer = path === ':memory:' ? undefined : startWalCheckpointer(db, path);
   // Multi-row inserts (ROWS_PER_INSERT rows a statement): a statement run costs more than a row.
   const inserts = new Map<number, StatementSync>();

@@ -36,6 +36,36 @@ export function schemaSql(dialect: 'sqlite' | 'postgres', table: string): string
   ].join(';\n');
 }
 
+/**
+ * Rows stored before columns.ts took agent and person from a token exchange's `exchange`: the same
+ * values, derived from the stored event text (the hashed json, unchanged), so verify's column check
+ * agrees with recordColumns. Idempotent; each store runs it once (sqlite: PRAGMA user_version,
+ * postgres: a row in <table>_migrations).
+ */
+export function exchangeBackfillSql(dialect: 'sqlite' | 'postgres', table: string): string {
+  const field = (path: string): string =>
+    dialect === 'sqlite' ? `json_extract(json, '$.exchange.${path}')` : `(json::jsonb #>> '{exchange,${path.replace('.', ',')}}')`;
+  const hasExchange = dialect === 'sqlite' ? `json_extract(json, '$.exchange') IS NOT NULL` : `json::jsonb ? 'exchange'`;
+  return (
+    `UPDATE ${table} SET agent = COALESCE(${field('agent')}, agent), person = COALESCE(${field('person.subject')}, person) ` +
+    `WHERE path = '/.cortex/token' AND ${hasExchange}`
+  );
+}
+
+/** The migration name exchangeBackfillSql is recorded under (postgres) / the user_version it sets (sqlite). */
+export const EXCHANGE_BACKFILL = { name: 'exchange-agent-person', sqliteVersion: 1 } as const;
+
+/**
+ * A stored row as exchangeBackfillSql leaves it: what `cortex audit verify` (read-only, migrating
+ * nothing) checks a trail no gateway of this version has opened yet against.
+ */
+export function asBackfilled(row: Record<string, unknown>, json: string): Record<string, unknown> {
+  if (row.path !== '/.cortex/token') return row;
+  const exchange = (JSON.parse(json) as { exchange?: { agent?: unknown; person?: { subject?: unknown } } }).exchange;
+  if (exchange === undefined || exchange === null) return row;
+  return { ...row, agent: exchange.agent ?? row.agent, person: exchange.person?.subject ?? row.person };
+}
+
 export function recordFromRow(row: Record<string, unknown>): ChainedRecord {
   const json = String(row.json);
   return {

@@ -110,7 +110,7 @@ class ProxyHandler {
     this.pathAndQuery = pathAndQuery;
     this.endpoint = endpoint;
     this.span = traceOf(ctx)?.upstream(target.name, ctx.request.method, ctx.upstreamHeaders);
-    ctx.res.once('close', () => {
+    ctx.res.on('close', () => {
       if (!this.done) {
         this.done = true;
         this.ctx.outcome.code = 'client.closed';

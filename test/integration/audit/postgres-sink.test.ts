@@ -25,7 +25,7 @@ async function withTable(t: { after(fn: () => Promise<void>): void }): Promise<{
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   t.after(async () => {
-    await client.query(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS ${table}_checkpoints`);
+    await client.query(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS ${table}_checkpoints; DROP TABLE IF EXISTS ${table}_migrations`);
     await client.end();
   });
   return { table, rows: async () => (await client.query<Row>(`SELECT * FROM ${table} ORDER BY writer, seq`)).rows };

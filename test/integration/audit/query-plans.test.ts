@@ -72,14 +72,14 @@ describe(`audit query plans on PostgreSQL (${EVENTS} events)`, () => {
   before(async () => {
     client = new pg.Client({ connectionString: PG_URL });
     await client.connect();
-    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints`);
+    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints, ${table}_migrations`);
     const store = openPostgresAuditStore(PG_URL, table);
     await fillStore(store, generatedRecords(EVENTS, NOW, SPAN), 5_000);
     await store.close();
     await client.query(`ANALYZE ${table}`);
   });
   after(async () => {
-    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints`);
+    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints, ${table}_migrations`);
     await client.end();
   });
 

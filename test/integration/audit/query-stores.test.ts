@@ -169,7 +169,7 @@ queriesOn('PostgreSQL', async () => {
   const table = `audit_query_${process.pid}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints`);
+  await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints, ${table}_migrations`);
   const store = openPostgresAuditStore(PG_URL, table);
   const reader = openPostgresQueryStore(PG_URL, table);
   return {
@@ -178,7 +178,7 @@ queriesOn('PostgreSQL', async () => {
     close: async () => {
       await reader.close();
       await store.close();
-      await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints`);
+      await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints, ${table}_migrations`);
       await admin.end();
     },
   };

@@ -25,7 +25,7 @@ void test('PostgreSQL: a real trail verifies, and its newest row deleted is caug
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   t.after(async () => {
-    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints`);
+    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_checkpoints, ${table}_migrations`);
     await client.end();
   });
   const gw = await startVerifyGateway(dir, upstream.url, `{ type: postgres, url: "${PG_URL}", table: ${table} }`);

@@ -12,7 +12,7 @@ import type { TestUpstream } from '../../helpers/upstream.ts';
 import { auditFor, header, openRaw, send } from '../../helpers/gateway-checks.ts';
 import { parseResponse } from '../../helpers/raw-http.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let upstream: TestUpstream;
