@@ -1,7 +1,8 @@
 // The admin credential as a browser carries it: POST /api/session { token } answers 204 with an
 // HttpOnly, SameSite=Strict cookie `cortex_admin`, which /api/ then accepts like the bearer token
 // (EventSource cannot send headers). The cookie is not the token: it is an expiry and an HMAC of it
-// keyed by the token, so it lapses, and changing the token invalidates every cookie.
+// keyed by the token, so it lapses, and changing the token invalidates every cookie. A login session
+// (admin.login, admin-login.ts) uses the same cookie to carry who logged in, under its own key.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -31,6 +32,82 @@ function cookieValue(header: string | undefined): string | undefined {
     .map((part) => part.trim())
     .filter((part) => part.startsWith(`${SESSION_COOKIE}=`));
   return found.length === 1 ? found[0]?.slice(SESSION_COOKIE.length + 1) : undefined;
+}
+
+/** Who a login session is: what the admin listener shows and audits (the role was checked at login). */
+export interface LoginPerson {
+  subject: string;
+  issuer: string;
+  provider: string;
+  roles: string[];
+  username?: string;
+  name?: string;
+}
+
+/** Longest a field of a login cookie may be, so the cookie stays well under 4 KB. */
+const MAX_FIELD = 256;
+const MAX_ROLES = 32;
+
+function signLogin(key: string, exp: number, payload: string): Buffer {
+  return createHmac('sha256', key).update(`cortex-admin-login:${exp}.${payload}`).digest();
+}
+
+function loginPersonFrom(value: unknown): LoginPerson | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const o = value as Record<string, unknown>;
+  const str = (v: unknown): v is string => typeof v === 'string' && v !== '' && v.length <= MAX_FIELD;
+  if (!str(o.s) || !str(o.i) || !str(o.p) || !Array.isArray(o.r) || !o.r.every(str)) return undefined;
+  const person: LoginPerson = { subject: o.s, issuer: o.i, provider: o.p, roles: [...o.r] };
+  if (str(o.u)) person.username = o.u;
+  if (str(o.n)) person.name = o.n;
+  return person;
+}
+
+/**
+ * Login sessions (admin.login): the same cookie name, carrying who under an HMAC keyed by
+ * admin.login.sessionSecret (or a random per-process key): `v2.<exp>.<payload>.<mac>`.
+ */
+export interface LoginSessions {
+  /** The Set-Cookie header value of a new login session. */
+  issue(person: LoginPerson, now?: number): string;
+  /** The person of a valid, unexpired login cookie; undefined otherwise (constant time over the MAC). */
+  check(cookieHeader: string | undefined, now?: number): LoginPerson | undefined;
+}
+
+export function createLoginSessions(key: () => string): LoginSessions {
+  const cut = (v: string) => v.slice(0, MAX_FIELD);
+  return {
+    issue(person, now = Date.now()) {
+      const exp = Math.floor(now / 1000) + SESSION_SECONDS;
+      const body = {
+        s: person.subject,
+        i: person.issuer,
+        p: person.provider,
+        r: person.roles.slice(0, MAX_ROLES).map(cut),
+        ...(person.username === undefined ? {} : { u: cut(person.username) }),
+        ...(person.name === undefined ? {} : { n: cut(person.name) }),
+      };
+      const payload = Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+      const value = `v2.${exp}.${payload}.${signLogin(key(), exp, payload).toString('base64url')}`;
+      return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_SECONDS}`;
+    },
+    check(cookieHeader, now = Date.now()) {
+      const value = cookieValue(cookieHeader);
+      if (value === undefined || value.length > 3_500) return undefined;
+      const m = /^v2\.(\d{1,12})\.([A-Za-z0-9_-]{1,3400})\.([A-Za-z0-9_-]{43})$/.exec(value);
+      if (m === null) return undefined;
+      const exp = Number(m[1]);
+      const payload = m[2] as string;
+      const mac = Buffer.from(m[3] as string, 'base64url');
+      if (mac.length !== 32 || !timingSafeEqual(mac, signLogin(key(), exp, payload))) return undefined;
+      if (exp * 1000 <= now) return undefined;
+      try {
+        return loginPersonFrom(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 export interface AdminSessions {

@@ -1,11 +1,13 @@
 // The admin listener's endpoint table. Adding an endpoint is one entry in ADMIN_ENDPOINTS:
-// `open(...)` for unauthenticated probes, `api(...)` for anything under /api/ (bearer token).
+// `open(...)` for unauthenticated probes and the login pages (/auth/*), `api(...)` for anything under
+// /api/ (the admin token, a cookie opened with it, or an admin.login session).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SystemAction } from '../audit/event.ts';
 import type { SystemAudit } from '../audit/system-events.ts';
 import type { Config } from '../config/schema.ts';
 import type { RevocationStore } from '../credentials/types.ts';
+import type { CompiledProvider } from '../identity/provider.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { apiKeyItem, apiKeysCollection } from './api-keys.ts';
 import { createAdminSessions, sessionEndpoint } from './admin-session.ts';
@@ -16,15 +18,21 @@ import { agentItem, agentsCollection, keysEndpoint } from './keys-agents.ts';
 import type { AgentGrantSource, KeyRingView } from './keys-agents.ts';
 import type { AuditQuerySource } from './audit-api.ts';
 import type { ApiKeyAdmin } from './api-keys.ts';
+import type { AdminLogin } from './admin-login.ts';
 import { explainEndpoint } from './explain.ts';
 import type { ExplainWorldSource } from './explain.ts';
 import { openApiDocument } from './openapi.ts';
+import { peopleEndpoint } from './people.ts';
 import { policiesView } from './policies-view.ts';
 import { redactSecrets } from './redact.ts';
 import { routesView } from './routes-view.ts';
 import type { PolicyViewSource } from './routes-view.ts';
 import { revocationsEndpoint } from './revocations.ts';
 import { jsonReply, problemReply, type AdminReply } from './replies.ts';
+import { statsEndpoint } from './traffic-stats.ts';
+import type { TrafficStats } from './traffic-stats.ts';
+import { whoamiEndpoint } from './whoami.ts';
+import type { AdminCaller } from './whoami.ts';
 
 export interface AdminDeps {
   metrics: GatewayMetrics;
@@ -54,6 +62,8 @@ export interface AdminDeps {
   audit?: SystemAudit;
   /** The running snapshot, pending intent changes and the config source at any stage (GET /api/routes, /api/policies). */
   policyView?(): PolicyViewSource;
+  /** The current snapshot's compiled identity provider of that name (admin.login checks roles with it). */
+  identityProvider?(name: string): CompiledProvider | undefined;
   log: Logger;
 }
 
@@ -68,6 +78,12 @@ export interface AdminContext {
   readonly record?: (action: SystemAction, details: Record<string, unknown>, status: number) => void;
   /** Aborted when the admin listener closes (streams end then). */
   readonly closing?: AbortSignal;
+  /** Who is calling (undefined: a stranger; /api/ has refused those already). */
+  readonly caller?: AdminCaller | undefined;
+  /** The admin login (admin.login) of this listener. */
+  readonly login?: AdminLogin;
+  /** Traffic counters fed by the audit subscription (GET /api/stats). */
+  readonly stats?: TrafficStats | undefined;
 }
 
 export type AdminHandler = (ctx: AdminContext) => AdminReply | 'handled' | Promise<AdminReply | 'handled'>;
@@ -99,6 +115,12 @@ export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
     const { contentType, body } = await deps.metrics.render();
     return { status: 200, contentType, body };
   }),
+  '/auth/options': open(({ deps, login }) => {
+    const token = deps.token !== undefined && deps.token !== '';
+    return jsonReply(200, login?.options(token) ?? { token, login: null });
+  }),
+  '/auth/login': open((ctx) => ctx.login?.start(ctx) ?? problemReply('admin.not_found', ctx.requestId, 'Admin login is not configured (admin.login).')),
+  '/auth/callback': open((ctx) => ctx.login?.callback(ctx) ?? problemReply('admin.not_found', ctx.requestId, 'Admin login is not configured (admin.login).')),
   '/jwks.json': open(({ deps, requestId }) => {
     const doc = deps.jwks?.();
     if (doc === undefined) return problemReply('credentials.signing_unavailable', requestId, 'The signing keys are not loaded yet.');
@@ -126,6 +148,9 @@ export const ADMIN_ENDPOINTS: Readonly<Record<string, AdminEndpoint>> = {
   '/api/keys': api((ctx) => keysEndpoint(ctx, ctx.deps.keys?.())),
   '/api/agents': api((ctx) => agentsCollection(ctx, ctx.deps.agentGrants?.()), ['GET', 'HEAD', 'POST']),
   '/api/agents/*': api((ctx) => agentItem(ctx, ctx.deps.agentGrants?.()), ['DELETE']),
+  '/api/whoami': api((ctx) => whoamiEndpoint(ctx.caller)),
+  '/api/stats': api((ctx) => statsEndpoint(ctx, ctx.stats)),
+  '/api/people/*': api((ctx) => peopleEndpoint(ctx, ctx.deps.auditQuery?.(), ctx.deps.agentGrants?.())),
 };
 
 /** The endpoint for a path: an exact entry, else a `<parent>/*` entry for one segment below it. */

@@ -79,7 +79,7 @@ function concerns(e: AuditEvent, user: string): boolean {
 }
 
 /** As /api/audit's `denied`: a decision to deny, or an authentication or authorization refusal (401/403 authn.*, authz.*). */
-function isDenied(e: AuditEvent): boolean {
+export function isDenied(e: AuditEvent): boolean {
   if (e.type === 'request' && e.decision?.allow === false) return true;
   const { status, code } = e.outcome;
   return (status === 401 || status === 403) && (code.startsWith('authn.') || code.startsWith('authz.'));

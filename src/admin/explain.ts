@@ -1,8 +1,10 @@
 // POST /api/explain: the policy decision for one caller and request, against the running gateway's
-// current snapshot; the same JSON as `cortex explain --json`. Behind the admin token.
+// current snapshot; the same JSON as `cortex explain --json` (who: as, agent + for, claims or token;
+// optional resource attributes as --resource gives them). Behind the admin token.
 import type { IncomingMessage } from 'node:http';
 import { explain } from '../policy/explain.ts';
 import type { ExplainWho, ExplainWorld } from '../policy/explain.ts';
+import type { ExplainResourceInput } from '../policy/explain-resource.ts';
 import { jsonReply, problemReply } from './replies.ts';
 import type { AdminReply } from './replies.ts';
 
@@ -37,7 +39,7 @@ export async function explainEndpoint(ctx: ExplainAdminRequest, world: ExplainWo
   if (parsed.stage !== undefined && parsed.stage !== current.stage) {
     return bad(`This gateway runs stage ${current.stage}; explain another stage with cortex explain --stage ${parsed.stage}.`);
   }
-  const result = explain(current, { who: parsed.who, method: parsed.method, path: parsed.path, host: parsed.host });
+  const result = explain(current, { who: parsed.who, method: parsed.method, path: parsed.path, host: parsed.host, resource: parsed.resource });
   if (!result.ok) return bad(`Cannot explain: ${result.problem}.`);
   return jsonReply(200, result.explanation);
 }
@@ -48,19 +50,25 @@ interface ExplainInput {
   path: string;
   host?: string;
   stage?: string;
+  resource?: ExplainResourceInput;
 }
 
 /** The body's shape, or what is wrong with it. */
 export function parseInput(input: unknown): ExplainInput | string {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return 'The body must be a JSON object.';
   const o = input as Record<string, unknown>;
-  const known = new Set(['as', 'claims', 'token', 'method', 'path', 'host', 'stage']);
+  const known = new Set(['as', 'agent', 'for', 'claims', 'token', 'method', 'path', 'host', 'stage', 'resource']);
   const unknown = Object.keys(o).find((k) => !known.has(k));
   if (unknown !== undefined) return `Unknown field "${unknown}".`;
-  const given = ['as', 'claims', 'token'].filter((k) => o[k] !== undefined);
-  if (given.length !== 1) return 'Say who is asking with exactly one of "as", "claims" or "token".';
+  const given = ['as', 'agent', 'claims', 'token'].filter((k) => o[k] !== undefined);
+  if (given.length !== 1) return 'Say who is asking with exactly one of "as", "agent" (with "for"), "claims" or "token".';
+  if (o.for !== undefined && o.agent === undefined) return '"for" names the person an "agent" acts for.';
   let who: ExplainWho;
-  if (o.as !== undefined) {
+  if (o.agent !== undefined) {
+    if (typeof o.agent !== 'string' || o.agent === '') return '"agent" must be an agent client id.';
+    if (o.for !== undefined && (typeof o.for !== 'string' || o.for === '')) return '"for" must be a person\'s name.';
+    who = { agent: o.agent, for: o.for };
+  } else if (o.as !== undefined) {
     if (typeof o.as !== 'string') return '"as" must be a string.';
     who = { as: o.as };
   } else if (o.token !== undefined) {
@@ -73,10 +81,26 @@ export function parseInput(input: unknown): ExplainInput | string {
   if (typeof o.method !== 'string' || !/^[A-Za-z]{1,16}$/.test(o.method)) return '"method" must be an HTTP method such as GET.';
   if (typeof o.path !== 'string' || o.path === '') return '"path" must be a request path such as /orders/42.';
   for (const k of ['host', 'stage'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') return `"${k}" must be a string.`;
+  const resource = resourceOf(o.resource);
+  if (typeof resource === 'string') return resource;
   const out: ExplainInput = { who, method: o.method, path: o.path };
+  if (resource !== undefined) out.resource = resource;
   if (typeof o.host === 'string') out.host = o.host;
   if (typeof o.stage === 'string') out.stage = o.stage;
   return out;
+}
+
+/** `resource`: the route's resource attributes by hand, as `cortex explain --resource NAME=VALUE` (a list for a set). */
+function resourceOf(value: unknown): ExplainResourceInput | undefined | string {
+  if (value === undefined) return undefined;
+  const bad = '"resource" must be an object of attribute names to a string or a list of strings.';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad;
+  const given: Record<string, string | string[]> = {};
+  for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))) given[name] = v;
+    else return bad;
+  }
+  return { given };
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {

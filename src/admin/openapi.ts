@@ -99,7 +99,7 @@ export const OPENAPI: OpenApiDocument = {
   info: {
     title: 'Cortex admin API',
     version: '1',
-    description: 'The admin listener of a Cortex gateway. Every /api/ call needs the admin token as a bearer token, or the cortex_admin cookie from POST /api/session, and is audited. Errors are application/problem+json.',
+    description: 'The admin listener of a Cortex gateway. Every /api/ call needs the admin token as a bearer token, or the cortex_admin cookie (from POST /api/session, or from an admin login: GET /auth/login with admin.login, for people holding its role), and is audited. GET /auth/options (open) says which the dashboard may offer. Errors are application/problem+json.',
   },
   security: [{ adminToken: [] }, { adminCookie: [] }],
   paths: {
@@ -141,8 +141,19 @@ export const OPENAPI: OpenApiDocument = {
         requestBody: body({
           type: 'object',
           required: ['method', 'path'],
-          properties: { as: { type: 'string' }, claims: ANY_OBJECT, token: { type: 'string' }, method: { type: 'string' }, path: { type: 'string' }, host: { type: 'string' }, stage: { type: 'string' } },
-          description: 'Exactly one of as, claims or token.',
+          properties: {
+            as: { type: 'string' },
+            agent: { type: 'string' },
+            for: { type: 'string' },
+            claims: ANY_OBJECT,
+            token: { type: 'string' },
+            method: { type: 'string' },
+            path: { type: 'string' },
+            host: { type: 'string' },
+            stage: { type: 'string' },
+            resource: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } },
+          },
+          description: 'Exactly one of as, agent (optionally with for: the person it acts for), claims or token. resource: the route\'s resource attributes by hand, as cortex explain --resource.',
         }),
         responses: { '200': ok('The explanation.') },
       }),
@@ -174,6 +185,58 @@ export const OPENAPI: OpenApiDocument = {
         responses: { '204': { description: 'The cookie is set.' } },
       }),
       delete: op({ operationId: 'closeSession', summary: 'Clears the cortex_admin cookie.', responses: { '204': { description: 'The cookie is cleared.' } } }),
+    },
+    '/api/whoami': {
+      get: op({
+        operationId: 'whoami',
+        summary: 'Who is calling: the admin token, a cookie opened with it, or a logged-in person.',
+        responses: {
+          '200': ok('The caller.', {
+            type: 'object',
+            required: ['via', 'who'],
+            properties: {
+              via: { enum: ['token', 'session', 'login'] },
+              who: {
+                oneOf: [
+                  { type: 'null' },
+                  { type: 'object', properties: { subject: { type: 'string' }, username: { type: ['string', 'null'] }, name: { type: ['string', 'null'] }, roles: { type: 'array', items: { type: 'string' } } } },
+                ],
+              },
+            },
+          }),
+        },
+      }),
+    },
+    '/api/stats': {
+      get: op({
+        operationId: 'trafficStats',
+        summary: 'Requests, denials, 5xx errors and latency (p50, p95) in 10-second buckets, oldest first, since this process started (in memory).',
+        parameters: [query('window', 'How far back: 15m (default) or 1h.', { type: 'string', enum: ['15m', '1h'] })],
+        responses: {
+          '200': ok('The buckets covering the window, empty ones included.', {
+            type: 'object',
+            properties: {
+              bucketMs: { const: 10000 },
+              now: { type: 'integer' },
+              buckets: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { t: { type: 'integer' }, requests: { type: 'integer' }, denied: { type: 'integer' }, errors: { type: 'integer' }, p50Ms: { type: ['number', 'null'] }, p95Ms: { type: ['number', 'null'] } },
+                },
+              },
+            },
+          }),
+        },
+      }),
+    },
+    '/api/people/{user}': {
+      get: op({
+        operationId: 'getPerson',
+        summary: 'A person or agent as the recent trail names them, and the agents acting for them (delegation grants, and agents seen in the trail).',
+        parameters: [path('user', 'A subject or username.')],
+        responses: { '200': ok('The person.') },
+      }),
     },
     '/api/keys': { get: op({ operationId: 'listSigningKeys', summary: 'The signing key ring: each key\'s id, state and times (no private material).', responses: { '200': ok('The keys.') } }) },
     '/api/agents': {

@@ -9,7 +9,7 @@ export interface AdminReply {
   status: number;
   contentType: string;
   body: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
 }
 
 export function jsonReply(status: number, value: unknown): AdminReply {

@@ -4,10 +4,14 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_TOKEN_WHO, adminCallDetails } from '../audit/system-events.ts';
-import { cookieAllowed, createAdminSessions, SESSION_PATH } from './admin-session.ts';
+import { createAdminLogin } from './admin-login.ts';
+import { createAdminSessions, SESSION_PATH } from './admin-session.ts';
 import { createTokenCheck } from './bearer-token.ts';
+import { createDashboardAssets } from './dashboard-assets.ts';
 import { findEndpoint, isApiPath, type AdminContext, type AdminDeps } from './endpoints.ts';
 import { problemReply, writeReply, type AdminReply } from './replies.ts';
+import { createTrafficStats } from './traffic-stats.ts';
+import { adminCallerOf, callerWho, type AdminCaller, type CallerChecks } from './whoami.ts';
 
 export type { AdminDeps } from './endpoints.ts';
 
@@ -35,28 +39,33 @@ function problemCode(reply: AdminReply | 'handled'): string {
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const checkToken = createTokenCheck(deps.token);
   const sessions = createAdminSessions(deps.token);
+  const dashboard = createDashboardAssets();
   /** Aborted by close(): open event streams end then, so the drain never waits on them. */
   const closing = new AbortController();
   const log = deps.log;
+  const login = createAdminLogin({ config: () => deps.config(), provider: (name) => deps.identityProvider?.(name), audit: deps.audit, log });
+  // Since the process started: every request event the audit log records, counted for GET /api/stats.
+  const stats = deps.events === undefined ? undefined : createTrafficStats();
+  const unsubscribeStats = deps.events?.((record) => stats?.observe(record.event));
+  /** The bearer token, else (from the admin's own pages, for changes) the cookie of POST /api/session or of a login. */
+  const callerChecks: CallerChecks = {
+    token: (authorization) => checkToken(authorization) === 'ok',
+    tokenSession: (cookie) => sessions.check(cookie) === 'ok',
+    loginPerson: (cookie) => login.person(cookie),
+  };
 
-  /** The bearer token, else (from the admin's own pages, for changes) the session cookie of POST /api/session. */
-  function isAdmin(req: http.IncomingMessage): boolean {
-    if (checkToken(req.headers.authorization) === 'ok') return true;
-    return sessions.check(req.headers.cookie) === 'ok' && cookieAllowed(req);
-  }
-
-  function authorize(req: http.IncomingMessage, requestId: string): AdminReply | undefined {
-    if (isAdmin(req)) return undefined;
+  function authorize(req: http.IncomingMessage, requestId: string, caller: AdminCaller | undefined): AdminReply | undefined {
+    if (caller !== undefined) return undefined;
     const result = checkToken(req.headers.authorization);
     if (result === 'invalid') log.warn({ requestId, peer: req.socket.remoteAddress }, 'admin API: wrong bearer token');
     const detail =
       result === 'not_configured'
         ? 'No admin token is configured; set admin.token or CORTEX_ADMIN_TOKEN to enable /api/.'
-        : 'A valid admin bearer token (or the session cookie of POST /api/session) is required.';
+        : 'A valid admin bearer token (or the cookie of POST /api/session or of an admin login at /auth/login) is required.';
     return problemReply('admin.unauthorized', requestId, detail, { 'www-authenticate': WWW_AUTHENTICATE });
   }
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<AdminReply | 'handled'> {
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, caller: AdminCaller | undefined): Promise<AdminReply | 'handled'> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -64,9 +73,11 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
 
     // POST /api/session is the one /api/ call that carries its credential in the body.
     if (isApiPath(path) && path !== SESSION_PATH) {
-      const denied = authorize(req, requestId);
+      const denied = authorize(req, requestId, caller);
       if (denied !== undefined) return denied;
     }
+    const page = dashboard.answer(method, path, requestId);
+    if (page !== undefined) return page;
     const endpoint = findEndpoint(path);
     if (endpoint === undefined) return problemReply('admin.not_found', requestId, `No admin endpoint at ${path}.`);
     if (!endpoint.methods.includes(method)) {
@@ -81,7 +92,10 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       requestId,
       query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
       closing: closing.signal,
-      record: (action, details, status) => deps.audit?.(action, endpoint.auth ? ADMIN_TOKEN_WHO : null, details, { status, code: 'ok' }),
+      caller,
+      login,
+      stats,
+      record: (action, details, status) => deps.audit?.(action, endpoint.auth ? callerWho(caller) : null, details, { status, code: 'ok' }),
     };
     return endpoint.handle(ctx);
   }
@@ -97,8 +111,9 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       res.setHeader('connection', 'close');
     }
     let reply: AdminReply | 'handled' = 'handled';
+    const caller = adminCallerOf(req, callerChecks);
     try {
-      reply = await route(req, res, requestId);
+      reply = await route(req, res, requestId, caller);
       if (reply !== 'handled') writeReply(res, reply);
       log.debug({ requestId, method: req.method, url: req.url, status: res.statusCode }, 'admin request');
     } catch (err) {
@@ -110,16 +125,16 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       reply = problemReply('filter.error', requestId, 'The admin endpoint failed; see the gateway log.');
       writeReply(res, reply);
     } finally {
-      auditCall(req, res, requestId, reply);
+      auditCall(req, res, requestId, reply, caller);
     }
   }
 
-  /** Every /api/ call, authorized or not: who (the admin token's holder, else null), what, and the status answered. */
-  function auditCall(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, reply: AdminReply | 'handled'): void {
+  /** Every /api/ call, authorized or not: who (the logged-in person or the admin token's holder, else null), what, and the status answered. */
+  function auditCall(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, reply: AdminReply | 'handled', caller: AdminCaller | undefined): void {
     const url = req.url ?? '/';
     if (deps.audit === undefined || !isApiPath(url.split('?')[0] ?? '')) return;
     const opened = url.split('?')[0] === SESSION_PATH && res.statusCode === 204 && req.method === 'POST';
-    const who = opened || isAdmin(req) ? ADMIN_TOKEN_WHO : null;
+    const who = opened ? ADMIN_TOKEN_WHO : callerWho(caller);
     const code = res.statusCode < 400 ? 'ok' : problemCode(reply);
     deps.audit('admin_call', who, adminCallDetails(req.method ?? 'GET', url, res.statusCode, requestId), { status: res.statusCode, code });
   }
@@ -142,6 +157,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       });
     },
     close() {
+      unsubscribeStats?.();
+      login.close();
       return new Promise((resolve, reject) => {
         if (!server.listening) {
           resolve();

@@ -99,7 +99,8 @@ export type SystemAction =
   | 'agent_grant_created'
   | 'agent_grant_revoked'
   | 'token_revoked'
-  | 'admin_call';
+  | 'admin_call'
+  | 'admin_login';
 
 export interface SystemAuditEvent {
   v: typeof AUDIT_EVENT_VERSION;

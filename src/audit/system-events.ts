@@ -16,7 +16,7 @@ export const DONE: SystemOutcome = { status: 200, code: 'ok' };
 export const PENDING: SystemOutcome = { status: 202, code: 'pending' };
 export const REJECTED: SystemOutcome = { status: 422, code: 'rejected' };
 
-/** The admin API's caller: whoever holds the admin bearer token (the only admin credential so far). */
+/** The admin API's caller when it holds the admin bearer token (or a cookie opened with it). */
 export const ADMIN_TOKEN_WHO: AuditWho = Object.freeze({
   subject: 'admin-token',
   issuer: 'cortex',
@@ -25,6 +25,23 @@ export const ADMIN_TOKEN_WHO: AuditWho = Object.freeze({
   method: 'admin_token',
   roles: [],
 });
+
+/** A person logged in to the admin listener (admin.login), as the who of their admin calls. */
+export interface AdminLoginPerson {
+  subject: string;
+  issuer: string;
+  provider: string;
+  roles: readonly string[];
+  username?: string | undefined;
+}
+
+/** Who made an admin call: the logged-in person, else (no person given) the admin token's holder. */
+export function adminCallerWho(person?: AdminLoginPerson): AuditWho {
+  if (person === undefined) return ADMIN_TOKEN_WHO;
+  const who: AuditWho = { subject: person.subject, issuer: person.issuer, provider: person.provider, kind: 'user', method: 'admin_login', roles: [...person.roles] };
+  if (person.username !== undefined) who.username = person.username;
+  return who;
+}
 
 export function systemEvent(
   action: SystemAction,

@@ -35,6 +35,8 @@ export async function runDev(argv: string[]): Promise<number> {
   // starts (the gateway's config names the IdP): with --port 0, a free port is chosen here.
   const gatewayPort = Number(values.port) === 0 ? await freePort() : Number(values.port);
   const origin = `${tls ? 'https' : 'http'}://localhost:${gatewayPort}`;
+  // The admin login's redirect URI names the admin port too (and the kit below may need it).
+  const adminPort = Number(values['admin-port']) === 0 ? await freePort() : Number(values['admin-port']);
   const idp = await startDevIdp({
     host: '127.0.0.1',
     port: Number(values['idp-port']),
@@ -42,11 +44,11 @@ export async function runDev(argv: string[]): Promise<number> {
     log: log.child({ component: 'dev-idp' }),
     webRedirectUris: [`${origin}/.cortex/callback`],
     postLogoutRedirectUris: [`${origin}/`],
+    adminRedirectUris: [`http://127.0.0.1:${adminPort}/auth/callback`],
   });
   // The orders API trusts only the assertion Cortex signs (audience: its upstream name). The kit
   // fetches the JWKS at the first request, once the gateway listens; over TLS from the admin
   // listener, since the kit does not trust the local CA.
-  const adminPort = tls !== undefined && Number(values['admin-port']) === 0 ? await freePort() : Number(values['admin-port']);
   const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
   const jwksUri = tls ? `http://127.0.0.1:${adminPort}/jwks.json` : `${issuer}/.cortex/jwks.json`;
   const orders = await startOrdersApi({ host: '127.0.0.1', port: Number(values['orders-port']), assertion: { issuer, audience: 'orders', jwksUri } });
@@ -71,6 +73,7 @@ export async function runDev(argv: string[]): Promise<number> {
         CORTEX_ADMIN_TOKEN: token,
         CORTEX_DEV_INTROSPECTION_SECRET: idp.clients['cortex-gateway']?.clientSecret ?? '',
         CORTEX_DEV_WEB_CLIENT_SECRET: idp.clients['cortex-web']?.clientSecret ?? '',
+        CORTEX_DEV_ADMIN_CLIENT_SECRET: idp.clients['cortex-admin']?.clientSecret ?? '',
         // Sessions live in memory: a new secret each run costs nothing.
         CORTEX_DEV_SESSION_SECRET: randomBytes(32).toString('base64url'),
       },
@@ -111,7 +114,7 @@ export async function runDev(argv: string[]): Promise<number> {
       '',
       'Cortex dev is running.',
       ...gatewayLine,
-      `  admin      ${adminUrl}   (/healthz /readyz /metrics; /api/* needs the token)`,
+      `  admin      ${adminUrl}   (the dashboard: log in as alice, or with the admin token; /api/* needs either)`,
       `  demo page  ${origin}/   (open it in a browser; sign in as alice, bob or carol)`,
       `  orders API ${orders.url}   (the demo upstream, reached through the gateway)`,
       `  identity   ${idp.issuer}   (OpenID provider; people alice, bob, carol; service reporting; agent assistant)`,

@@ -104,6 +104,24 @@ export const gateway = z
   })
   .describe('The data-plane listener.');
 
+const adminLogin = z
+  .strictObject({
+    provider: z.string().min(1).describe('The identity.providers entry admins log in with.'),
+    clientId: z.string().min(1).describe('The OAuth client the admin listener logs people in as (authorization code flow with PKCE).'),
+    clientSecret: z.string().min(1).optional().describe('Its secret (use ${ENV_VAR}); unset for a public client.'),
+    redirectUri: z
+      .url({ protocol: /^https?$/ })
+      .describe('Where the provider sends people back: <admin listener origin>/auth/callback (http://127.0.0.1:9901/auth/callback). Taken from config, never from the Host header.'),
+    role: z.string().min(1).default('admin').describe("The role (after the provider's claim-to-role mapping, as the gateway maps it) a person needs to use the admin API."),
+    scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']).describe('Scopes asked for at login.'),
+    sessionSecret: z
+      .string()
+      .min(32, 'the admin session secret must be at least 32 characters')
+      .optional()
+      .describe('Key of the HMAC that signs login cookies (use ${ENV_VAR}); changing it ends every login session. Unset: a random key per process, so sessions end at a restart, and a fleet behind one admin address must set it.'),
+  })
+  .describe("Log in to the admin API and dashboard with Cortex's own authentication: people holding `role` get the `cortex_admin` cookie.");
+
 export const admin = z
   .strictObject({
     listen: listenOn(9901).default({ host: '127.0.0.1', port: 9901 }),
@@ -116,5 +134,6 @@ export const admin = z
       .boolean()
       .default(false)
       .describe('Allow binding the admin listener to a non-loopback address.'),
+    login: adminLogin.optional(),
   })
   .describe('The admin listener: health, readiness, metrics, and the admin API.');

@@ -51,6 +51,13 @@ export function checkIdentity(config: Config, result: Problems): void {
   if (sessions !== undefined && !Object.hasOwn(config.identity.providers, sessions.provider)) {
     result.errors.push({ at: ['identity', 'sessions', 'provider'], message: `unknown provider "${sessions.provider}"; providers are ${Object.keys(config.identity.providers).join(', ') || 'none'}` });
   }
+  const adminLogin = config.admin.login;
+  if (adminLogin !== undefined && !Object.hasOwn(config.identity.providers, adminLogin.provider)) {
+    result.errors.push({ at: ['admin', 'login', 'provider'], message: `unknown provider "${adminLogin.provider}"; providers are ${Object.keys(config.identity.providers).join(', ') || 'none'}` });
+  }
+  if (adminLogin !== undefined && new URL(adminLogin.redirectUri).pathname !== '/auth/callback') {
+    result.errors.push({ at: ['admin', 'login', 'redirectUri'], message: 'the admin listener answers the login at /auth/callback: use <admin origin>/auth/callback' });
+  }
   if (sessions !== undefined && sessions.cookie.secure && sessions.redirectUri.startsWith('http:') && !isLoopbackUrl(sessions.redirectUri)) {
     result.errors.push({ at: ['identity', 'sessions', 'redirectUri'], message: 'a Secure cookie is never sent over plain http: use an https redirectUri' });
   }

@@ -50,6 +50,12 @@ gateway:
   listen: { host: 127.0.0.1, port: ${o.gatewayPort} }
 ${tls}admin:
   listen: { host: 127.0.0.1, port: ${o.adminPort} }
+  login:
+    # The dashboard's "Log in" (http://127.0.0.1:${o.adminPort}/): people holding the admin role (alice, in group admins).
+    provider: dev
+    clientId: cortex-admin
+    clientSecret: \${CORTEX_DEV_ADMIN_CLIENT_SECRET:-dev-secret-cortex-admin}
+    redirectUri: http://127.0.0.1:${o.adminPort}/auth/callback
 identity:
   providers:
     dev:

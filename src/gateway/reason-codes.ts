@@ -66,6 +66,10 @@ export const REASONS = {
   'admin.method_not_allowed': { status: 405, title: 'Method not allowed on this admin endpoint' },
   'admin.store_unavailable': { status: 503, title: 'Store unreachable; applied on this instance only' },
   'admin.audit_unavailable': { status: 503, title: 'The audit trail cannot be read' },
+  'admin.dashboard_not_built': { status: 503, title: 'The dashboard is not built' },
+  'admin.forbidden': { status: 403, title: 'The admin role is required' },
+  'admin.login_failed': { status: 400, title: 'Admin login failed' },
+  'admin.login_unavailable': { status: 503, title: 'Admin login is not available yet' },
   'filter.error': { status: 500, title: 'Internal error in a filter' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -33,7 +33,7 @@ export function person(sub: string): Person | undefined {
   return /^user-\d{1,6}$/.test(sub) ? { sub, name: sub, email: `${sub}@example.com`, groups: ['customers'] } : undefined;
 }
 
-export type ClientKind = 'web' | 'service' | 'agent' | 'cli' | 'gateway';
+export type ClientKind = 'web' | 'admin' | 'service' | 'agent' | 'cli' | 'gateway';
 
 export interface DevClient {
   clientId: string;
@@ -48,15 +48,20 @@ export type DevClients = Record<string, DevClient>;
 /** Where the web client may be sent back to by default: `cortex dev`'s gateway on its default port. */
 export const WEB_REDIRECT_URIS = ['http://localhost:8080/.cortex/callback', 'http://127.0.0.1:8080/.cortex/callback'];
 export const WEB_POST_LOGOUT_REDIRECT_URIS = ['http://localhost:8080/', 'http://127.0.0.1:8080/'];
+/** Where the admin login client (cortex-admin) may be sent back to by default: `cortex dev`'s admin listener. */
+export const ADMIN_REDIRECT_URIS = ['http://127.0.0.1:9901/auth/callback', 'http://localhost:9901/auth/callback'];
 
 /** Extra URIs for the web client (a gateway on another port); the defaults stay registered. */
 export interface WebClientUris {
   redirectUris?: readonly string[] | undefined;
   postLogoutRedirectUris?: readonly string[] | undefined;
+  /** Extra redirect URIs for the admin login client (cortex-admin): an admin listener on another port. */
+  adminRedirectUris?: readonly string[] | undefined;
 }
 
 const CLIENT_KINDS: Record<string, { kind: ClientKind; roles: string[] }> = {
   'cortex-web': { kind: 'web', roles: [] },
+  'cortex-admin': { kind: 'admin', roles: [] },
   reporting: { kind: 'service', roles: ['reports.read'] },
   assistant: { kind: 'agent', roles: ['orders.read'] },
   'cortex-cli': { kind: 'cli', roles: [] },
@@ -81,6 +86,8 @@ export function clientMetadata(c: DevClient, algorithm: 'RS256' | 'ES256', web: 
         redirect_uris: [...new Set([...WEB_REDIRECT_URIS, ...(web.redirectUris ?? [])])],
         post_logout_redirect_uris: [...new Set([...WEB_POST_LOGOUT_REDIRECT_URIS, ...(web.postLogoutRedirectUris ?? [])])],
       };
+    case 'admin':
+      return { ...base, grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [...new Set([...ADMIN_REDIRECT_URIS, ...(web.adminRedirectUris ?? [])])] };
     case 'cli':
       return { ...base, grant_types: [DEV_GRANT], response_types: [], redirect_uris: [] };
     default:

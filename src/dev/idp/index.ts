@@ -28,6 +28,8 @@ export interface DevIdpOptions {
   webRedirectUris?: string[];
   /** Extra post-logout redirect URIs for the web client. */
   postLogoutRedirectUris?: string[];
+  /** Extra redirect URIs for the admin login client (cortex-admin), e.g. an admin listener on another port. */
+  adminRedirectUris?: string[];
 }
 
 export interface DevIdp {
@@ -95,7 +97,7 @@ export async function startIdpHost(opts: DevIdpOptions): Promise<IdpHost> {
   const issuer = url + base;
 
   const build = (): void => {
-    const web = { redirectUris: opts.webRedirectUris, postLogoutRedirectUris: opts.postLogoutRedirectUris };
+    const web = { redirectUris: opts.webRedirectUris, postLogoutRedirectUris: opts.postLogoutRedirectUris, adminRedirectUris: opts.adminRedirectUris };
     provider = createDevProvider({ issuer, keys, clients, tokenShape, algorithm, web });
     provider.on('server_error', (_ctx, err) => opts.log?.error({ err }, 'dev idp: server error'));
     provider.on('grant.error', (_ctx, err) => opts.log?.debug({ err: err.message }, 'dev idp: grant refused'));

@@ -28,7 +28,7 @@ function isLoopbackHttp(issuer: string): boolean {
   return url.protocol === 'http:' && LOOPBACK.has(url.hostname);
 }
 
-export function createOidcClient(cfg: SessionsConfig, deps: OidcClientDeps): OidcClient {
+export function createOidcClient(cfg: Pick<SessionsConfig, 'provider' | 'clientId' | 'clientSecret'>, deps: OidcClientDeps): OidcClient {
   let current: oidc.Configuration | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;

@@ -14,6 +14,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Schema path (`*` a record key, `[]` an array item) → the sentinel placed there (a URL's password for URL fields). */
 const SECRETS: Record<string, string> = {
   'admin.token': 'S3-admin-token-0123456789',
+  'admin.login.clientSecret': 'S3-admin-login-client-secret',
+  'admin.login.sessionSecret': 'S3-admin-login-session-secret-0123456789abc',
   'identity.sessions.clientSecret': 'S3-session-client-secret',
   'identity.sessions.secrets': 'S3-session-cookie-secret-0123456789abcdef',
   'identity.sessions.store.url': 'S3-session-redis-pw',
@@ -70,7 +72,10 @@ const pw = (scheme: string, key: string) => `${scheme}://cortex:${s(key)}@db.int
 
 const config = baseConfigSchema.parse({
   version: 1,
-  admin: { token: s('admin.token') },
+  admin: {
+    token: s('admin.token'),
+    login: { provider: 'corp', clientId: 'cortex-admin', clientSecret: s('admin.login.clientSecret'), redirectUri: 'http://127.0.0.1:9901/auth/callback', sessionSecret: s('admin.login.sessionSecret') },
+  },
   identity: {
     providers: {
       corp: { issuer: 'https://idp.example.com', audiences: ['api'], introspection: { clientId: 'cortex', clientSecret: s('identity.providers.*.introspection.clientSecret') } },
