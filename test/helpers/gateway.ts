@@ -82,17 +82,7 @@ export async function startTestGateway(
     configFile,
     async audit() {
       await runtime.gateway.flushAudit();
-      let text = '';
-      try {
-        text = readFileSync(auditFile, 'utf8');
-      } catch {
-        return [];
-      }
-      return text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => (JSON.parse(l) as { event: AuditEvent }).event)
-        .filter((e): e is RequestAuditEvent => e.type === 'request');
+      return readJsonlAudit(auditFile).filter((e): e is RequestAuditEvent => e.type === 'request');
     },
     rewrite(b) {
       writeFileSync(configFile, render(b));
@@ -103,4 +93,18 @@ export async function startTestGateway(
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Every event in a JSON-lines audit file (none when it does not exist yet). */
+export function readJsonlAudit(file: string): AuditEvent[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => (JSON.parse(l) as { event: AuditEvent }).event);
 }

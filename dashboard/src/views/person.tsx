@@ -66,6 +66,22 @@ function AgentItem({ a }: { a: PersonAgent }) {
   );
 }
 
+/** The time and request cells of a call; `viaAgent` marks calls an agent made for the person. */
+function WhenAndWhat({ e, viaAgent }: { e: RequestEvent; viaAgent: boolean }) {
+  return (
+    <>
+      <td class="mono nowrap" title={e.time}>
+        {dayAndTime(e.time)}
+      </td>
+      <td class="path-cell">
+        <span class="method">{e.what.method}</span>
+        <span class="mono">{e.what.path}</span>
+        {viaAgent && e.who?.kind === 'agent' && <span class="tag tag-agent">via {e.who.subject}</span>}
+      </td>
+    </>
+  );
+}
+
 export function PersonPage({ user }: { user: string }) {
   const { data, error, loading } = usePoll(() => loadPerson(user), REFRESH_MS, [user]);
   const person = data?.person;
@@ -118,14 +134,7 @@ export function PersonPage({ user }: { user: string }) {
             <tbody>
               {calls.map((e) => (
                 <tr key={e.id} data-testid="person-call" data-request-id={e.id}>
-                  <td class="mono nowrap" title={e.time}>
-                    {dayAndTime(e.time)}
-                  </td>
-                  <td class="path-cell">
-                    <span class="method">{e.what.method}</span>
-                    <span class="mono">{e.what.path}</span>
-                    {!isAgent && e.who?.kind === 'agent' && <span class="tag tag-agent">via {e.who.subject}</span>}
-                  </td>
+                  <WhenAndWhat e={e} viaAgent={!isAgent} />
                   <td class="mono">{e.what.intent ?? '-'}</td>
                   {isAgent && <td>{e.who?.onBehalfOf?.subject ?? '-'}</td>}
                   <td>
@@ -152,14 +161,7 @@ export function PersonPage({ user }: { user: string }) {
             <tbody>
               {denials.map((e) => (
                 <tr key={e.id} data-testid="person-denial" data-request-id={e.id}>
-                  <td class="mono nowrap" title={e.time}>
-                    {dayAndTime(e.time)}
-                  </td>
-                  <td class="path-cell">
-                    <span class="method">{e.what.method}</span>
-                    <span class="mono">{e.what.path}</span>
-                    {!isAgent && e.who?.kind === 'agent' && <span class="tag tag-agent">via {e.who.subject}</span>}
-                  </td>
+                  <WhenAndWhat e={e} viaAgent={!isAgent} />
                   <td>
                     <span class="reason">{denialReason(e)}</span>
                     {e.decision !== null && e.decision.policyIds.length > 0 && <span class="muted small mono"> · {e.decision.policyIds.join(', ')}</span>}

@@ -2,7 +2,7 @@
 // listener has admin.login on a port reserved beforehand (the IdP must know the callback URL), and
 // the session tests' user agent (cookie jar per host:port, redirects followed by hand).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent, SystemAuditEvent } from '../../../src/audit/event.ts';
@@ -11,6 +11,7 @@ import type { Runtime } from '../../../src/cli/run-gateway.ts';
 import { startIdpHost } from '../../../src/dev/idp/index.ts';
 import type { IdpHost } from '../../../src/dev/idp/index.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
+import { readJsonlAudit } from '../../helpers/gateway.ts';
 import { eventually } from '../../helpers/gateway-checks.ts';
 import { startUpstream } from '../../helpers/upstream.ts';
 import type { TestUpstream } from '../../helpers/upstream.ts';
@@ -73,16 +74,7 @@ export async function startLoginWorld(): Promise<LoginWorld> {
   await eventually(() => (runtime.gateway.readiness().components.identity ? true : undefined), 'identity provider keys', 10_000);
   const events = async (): Promise<AuditEvent[]> => {
     await runtime.gateway.flushAudit();
-    let text = '';
-    try {
-      text = readFileSync(auditFile, 'utf8');
-    } catch {
-      return [];
-    }
-    return text
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => (JSON.parse(l) as { event: AuditEvent }).event);
+    return readJsonlAudit(auditFile);
   };
   return {
     idp,
