@@ -120,10 +120,13 @@ export function LiveFeed() {
   useEffect(() => {
     setRows([]);
     setBuffered([]);
+    // A back-fill still in flight when the filters change belongs to the old filters: dropped.
+    let current = true;
     const backfill = (): void => {
       const q = query({ type: 'request', user: filters.user, agent: filters.agent, denied: filters.deniedOnly, limit: BACKFILL });
       getJson<AuditPage>(`/api/audit${q}`)
         .then((page) => {
+          if (!current) return;
           const events = page.events.filter((e) => e.type === 'request');
           // A reconnect while paused must not move the table: what it missed waits with the rest.
           if (pausedRef.current) setBuffered((b) => merge(b, events, true));
@@ -133,7 +136,7 @@ export function LiveFeed() {
           // no queryable audit sink: the feed shows live events only
         });
     };
-    return openStream(filters, {
+    const close = openStream(filters, {
       onState: setState,
       onOpen: backfill,
       onEvent: (e) => {
@@ -141,6 +144,10 @@ export function LiveFeed() {
         else setRows((r) => merge(r, [e], false));
       },
     });
+    return () => {
+      current = false;
+      close();
+    };
   }, [filters]);
 
   const togglePause = (): void => {
